@@ -1,0 +1,390 @@
+//! Publishing the outbox: at least once, in batches, across broker restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ates_contracts::routing::Service;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::future::join_all;
+use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Channel, Connection};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::amqp::{AmqpSettings, Backoff};
+use crate::schema::outbox_events;
+use crate::{CONTENT_TYPE, DbPool, Outbox};
+
+/// How the relay paces itself.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Most events claimed, published and marked in one database transaction.
+    pub batch_size: i64,
+    /// How often the outbox is polled when no commit woke the relay (rows written by another
+    /// process of the same service are found this way).
+    pub poll_interval: Duration,
+    /// How long published rows are kept before they are deleted.
+    pub retention: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(250),
+            retention: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Relay")
+            .field("service", &self.service)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a round of publishing failed. The round's rows stay unpublished and are tried again.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The broker connection or channel failed.
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// No connection could be taken from the pool.
+    #[error("database pool: {0}")]
+    Pool(String),
+}
+
+/// Publishes a service's outbox to RabbitMQ.
+///
+/// Each round claims the oldest unpublished rows with `FOR UPDATE SKIP LOCKED` (so several
+/// replicas share the work and no row is ever skipped), publishes them all, waits for every
+/// confirm, and marks the confirmed ones published in the same transaction. A crash anywhere
+/// before that commit leaves the rows unpublished: they are published again and the consumers'
+/// inboxes drop the duplicates.
+pub struct Relay {
+    service: Service,
+    pool: DbPool,
+    amqp: AmqpSettings,
+    committed: Arc<Notify>,
+    config: RelayConfig,
+}
+
+#[derive(Queryable)]
+struct PendingEvent {
+    id: i64,
+    event_id: Uuid,
+    event_type: String,
+    exchange: String,
+    routing_key: String,
+    envelope: Vec<u8>,
+    traceparent: String,
+    tracestate: String,
+}
+
+/// The broker's answer for one published row.
+enum Outcome {
+    Confirmed,
+    Refused(String),
+}
+
+impl Relay {
+    /// A relay for `outbox`, woken by its commits.
+    pub fn new(outbox: &Outbox, pool: DbPool, amqp: AmqpSettings, config: RelayConfig) -> Self {
+        Self {
+            service: outbox.producer(),
+            pool,
+            amqp,
+            committed: outbox.committed_signal(),
+            config,
+        }
+    }
+
+    /// Publishes until `shutdown` is cancelled, reconnecting to the broker whenever it goes away.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::default();
+        while !shutdown.is_cancelled() {
+            let session = tokio::select! {
+                () = shutdown.cancelled() => return,
+                session = self.open_channel() => session,
+            };
+            let (connection, channel) = match session {
+                Ok(session) => session,
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay cannot reach the broker");
+                    sleep_or_shutdown(delay, &shutdown).await;
+                    continue;
+                }
+            };
+            tracing::info!("relay connected to the broker");
+            backoff.reset();
+            if let Err(error) = self.publish_until_error(&channel, &shutdown).await {
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay lost the broker");
+                sleep_or_shutdown(delay, &shutdown).await;
+            }
+            // Closing fails when the broker is already gone; there is nothing left to release.
+            let _ = connection.close(200, "relay stopping".into()).await;
+        }
+    }
+
+    async fn open_channel(&self) -> Result<(Connection, Channel), lapin::Error> {
+        let connection = self
+            .amqp
+            .connect(&format!("{} relay", self.service.binary_name()))
+            .await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        self.amqp
+            .topology
+            .declare_for(&channel, self.service)
+            .await?;
+        Ok((connection, channel))
+    }
+
+    async fn publish_until_error(
+        &self,
+        channel: &Channel,
+        shutdown: &CancellationToken,
+    ) -> Result<(), lapin::Error> {
+        let mut database_backoff = Backoff::default();
+        let mut last_prune = tokio::time::Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            match self.publish_pending(channel).await {
+                Ok(published) => {
+                    database_backoff.reset();
+                    if published > 0 {
+                        continue;
+                    }
+                }
+                Err(RelayError::Broker(error)) => return Err(error),
+                Err(error) => {
+                    let delay = database_backoff.next_delay();
+                    tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay cannot read the outbox");
+                    sleep_or_shutdown(delay, shutdown).await;
+                    continue;
+                }
+            }
+            if last_prune.elapsed() > Duration::from_secs(60) {
+                last_prune = tokio::time::Instant::now();
+                if let Err(error) = self.prune_published().await {
+                    tracing::warn!(error = %error, "relay could not prune published events");
+                }
+            }
+            // Nothing pending: wait for a commit, the poll interval, or the end.
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = self.committed.notified() => {}
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Claims, publishes and marks one batch; returns how many rows the broker confirmed.
+    pub async fn publish_pending(&self, channel: &Channel) -> Result<usize, RelayError> {
+        self.publish_batch(channel, true).await
+    }
+
+    /// Publishes one batch and waits for the broker's confirms, then rolls back instead of marking
+    /// the rows: what a relay that died between the confirm and the mark would have done.
+    #[cfg(feature = "fault-injection")]
+    pub async fn publish_pending_then_crash_before_marking(
+        &self,
+        channel: &Channel,
+    ) -> Result<(), RelayError> {
+        self.publish_batch(channel, false).await.map(drop)
+    }
+
+    /// Opens a confirm-mode channel the way [`Relay::run`] does, for driving single rounds.
+    #[cfg(feature = "fault-injection")]
+    pub async fn open_channel_for_test(&self) -> Result<(Connection, Channel), lapin::Error> {
+        self.open_channel().await
+    }
+
+    async fn publish_batch(&self, channel: &Channel, mark: bool) -> Result<usize, RelayError> {
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|error| RelayError::Pool(error.to_string()))?;
+        let prefix = self.amqp.topology.clone();
+        let batch_size = self.config.batch_size;
+        let confirmed = conn
+            .transaction::<usize, RelayError, _>(async |conn| {
+                    let pending = claim(conn, batch_size).await?;
+                    if pending.is_empty() {
+                        return Ok(0);
+                    }
+                    let outcomes = publish_all(channel, &prefix, &pending).await?;
+                    let mut confirmed_ids = Vec::with_capacity(pending.len());
+                    for (event, outcome) in pending.iter().zip(outcomes) {
+                        match outcome {
+                            Outcome::Confirmed => confirmed_ids.push(event.id),
+                            Outcome::Refused(reason) => {
+                                tracing::error!(event.id = %event.event_id, event.type = %event.event_type, reason = %reason, "broker refused an event; it stays in the outbox");
+                                record_refusal(conn, event.id, &reason).await?;
+                            }
+                        }
+                    }
+                    if mark {
+                        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&confirmed_ids)))
+                            .set(outbox_events::published_at.eq(Utc::now()))
+                            .execute(conn)
+                            .await?;
+                        Ok(confirmed_ids.len())
+                    } else {
+                        Err(RelayError::Database(diesel::result::Error::RollbackTransaction))
+                    }
+            })
+            .await;
+        match confirmed {
+            Err(RelayError::Database(diesel::result::Error::RollbackTransaction)) if !mark => Ok(0),
+            other => other,
+        }
+    }
+
+    async fn prune_published(&self) -> Result<(), RelayError> {
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|error| RelayError::Pool(error.to_string()))?;
+        let cutoff = Utc::now()
+            - chrono::Duration::from_std(self.config.retention)
+                .unwrap_or(chrono::Duration::days(1));
+        diesel::delete(outbox_events::table.filter(outbox_events::published_at.lt(cutoff)))
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn claim(
+    conn: &mut AsyncPgConnection,
+    batch_size: i64,
+) -> Result<Vec<PendingEvent>, diesel::result::Error> {
+    outbox_events::table
+        .filter(outbox_events::published_at.is_null())
+        .filter(outbox_events::next_attempt_at.le(Utc::now()))
+        .order(outbox_events::id)
+        .limit(batch_size)
+        .select((
+            outbox_events::id,
+            outbox_events::event_id,
+            outbox_events::event_type,
+            outbox_events::exchange,
+            outbox_events::routing_key,
+            outbox_events::envelope,
+            outbox_events::traceparent,
+            outbox_events::tracestate,
+        ))
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Publishes every event before awaiting any confirm, so a batch costs one round trip.
+async fn publish_all(
+    channel: &Channel,
+    topology: &crate::Topology,
+    pending: &[PendingEvent],
+) -> Result<Vec<Outcome>, lapin::Error> {
+    let mut confirms = Vec::with_capacity(pending.len());
+    for event in pending {
+        let confirm = channel
+            .basic_publish(
+                topology.exchange(&event.exchange).into(),
+                event.routing_key.clone().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &event.envelope,
+                properties(event),
+            )
+            .await?;
+        confirms.push(confirm);
+    }
+    join_all(confirms)
+        .await
+        .into_iter()
+        .map(|confirmation| {
+            Ok(match confirmation? {
+                Confirmation::Ack(None) => Outcome::Confirmed,
+                Confirmation::Ack(Some(returned)) => Outcome::Refused(format!(
+                    "unroutable: {} {}",
+                    returned.reply_code, returned.reply_text
+                )),
+                Confirmation::Nack(_) => Outcome::Refused("nacked by the broker".to_owned()),
+                Confirmation::NotRequested => {
+                    Outcome::Refused("channel is not in confirm mode".to_owned())
+                }
+            })
+        })
+        .collect()
+}
+
+fn properties(event: &PendingEvent) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    for (name, value) in [
+        (ates_telemetry::TRACEPARENT, &event.traceparent),
+        (ates_telemetry::TRACESTATE, &event.tracestate),
+    ] {
+        if !value.is_empty() {
+            headers.insert(
+                name.into(),
+                AMQPValue::LongString(LongString::from(value.as_str())),
+            );
+        }
+    }
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type(CONTENT_TYPE.into())
+        .with_message_id(event.event_id.to_string().into())
+        .with_type(event.event_type.clone().into())
+        .with_timestamp(u64::try_from(Utc::now().timestamp()).unwrap_or(0))
+        .with_headers(headers)
+}
+
+async fn record_refusal(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reason: &str,
+) -> Result<(), diesel::result::Error> {
+    // Back off a refused row so it cannot spin the relay: 1 s, 2 s, 4 s ... up to 5 minutes.
+    diesel::sql_query(
+        "UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = $2, \
+         next_attempt_at = now() + least(interval '5 minutes', interval '1 second' * power(2, least(publish_attempts, 10))) \
+         WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .bind::<diesel::sql_types::Text, _>(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(delay) => {}
+    }
+}
