@@ -1,6 +1,7 @@
 //! Consuming a queue through the inbox: each event applied at most once, acked after commit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ates_contracts::ates::events::v1::EventEnvelope;
@@ -125,6 +126,30 @@ pub trait Handler: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
 }
 
+/// What a consumer has done so far; for metrics and tests.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    /// Events applied (the handler ran and its transaction committed).
+    pub applied: AtomicU64,
+    /// Deliveries of events that had been applied before (acked without effect).
+    pub already_applied: AtomicU64,
+    /// Messages set aside in the dead-letter queue.
+    pub parked: AtomicU64,
+    /// Deliveries handed back to the queue to be tried again.
+    pub retried: AtomicU64,
+}
+
+impl ConsumerStats {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
 /// How a consumer paces itself.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -162,6 +187,7 @@ pub struct Consumer {
     amqp: AmqpSettings,
     handler: Arc<dyn Handler>,
     config: ConsumerConfig,
+    stats: Arc<ConsumerStats>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -216,7 +242,13 @@ impl Consumer {
             amqp,
             handler,
             config,
+            stats: Arc::default(),
         }
+    }
+
+    /// The consumer's counters, shared with the running consumer.
+    pub fn stats(&self) -> Arc<ConsumerStats> {
+        Arc::clone(&self.stats)
     }
 
     /// The deployed name of the queue this consumer reads.
@@ -395,53 +427,40 @@ impl Consumer {
         }
 
         for (delivery, outcome) in batch.into_iter().zip(outcomes) {
-            match outcome {
-                Outcome::Applied | Outcome::AlreadyApplied => {
-                    delivery
-                        .acker
-                        .ack(BasicAckOptions::default())
-                        .await
-                        .map_err(SessionEnd::Broker)?;
+            let park_reason = match outcome {
+                Outcome::Applied => {
+                    ConsumerStats::add(&self.stats.applied);
+                    None
                 }
-                Outcome::Park(reason) => {
-                    self.park(park_channel, queue, &delivery, &reason)
-                        .await
-                        .map_err(SessionEnd::Broker)?;
-                    delivery
-                        .acker
-                        .ack(BasicAckOptions::default())
-                        .await
-                        .map_err(SessionEnd::Broker)?;
+                Outcome::AlreadyApplied => {
+                    ConsumerStats::add(&self.stats.already_applied);
+                    None
                 }
+                Outcome::Park(reason) => Some(reason),
                 Outcome::Retry(reason) => {
                     let attempts = delivery_count(&delivery) + 1;
                     if attempts >= self.config.max_attempts {
-                        let reason =
-                            format!("handler failed {attempts} times; last error: {reason}");
-                        self.park(park_channel, queue, &delivery, &reason)
-                            .await
-                            .map_err(SessionEnd::Broker)?;
-                        delivery
-                            .acker
-                            .ack(BasicAckOptions::default())
-                            .await
-                            .map_err(SessionEnd::Broker)?;
+                        Some(format!("handler failed {attempts} times; last error: {reason}"))
                     } else {
                         tracing::warn!(queue = %queue, attempt = attempts, reason = %reason, "event failed; it will be delivered again");
+                        ConsumerStats::add(&self.stats.retried);
                         // Requeue after a pause, without holding up the deliveries behind it.
                         let delay = self.config.retry_delay * attempts;
                         tokio::spawn(async move {
                             tokio::time::sleep(delay).await;
-                            let requeue = BasicNackOptions {
-                                requeue: true,
-                                ..BasicNackOptions::default()
-                            };
+                            let requeue = BasicNackOptions { requeue: true, ..BasicNackOptions::default() };
                             // If the channel is gone the broker requeues the message itself.
                             let _ = delivery.acker.nack(requeue).await;
                         });
+                        continue;
                     }
                 }
+            };
+            if let Some(reason) = park_reason {
+                self.park(park_channel, queue, &delivery, &reason).await.map_err(SessionEnd::Broker)?;
+                ConsumerStats::add(&self.stats.parked);
             }
+            delivery.acker.ack(BasicAckOptions::default()).await.map_err(SessionEnd::Broker)?;
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 
 mod amqp;
 mod consumer;
+mod migrate;
 mod outbox;
 mod relay;
 mod schema;
@@ -21,8 +22,9 @@ mod topology;
 
 pub use amqp::{AmqpSettings, Backoff};
 pub use consumer::{
-    Consumer, ConsumerConfig, DEAD_LETTER_REASON_HEADER, Handler, HandlerError, ReceivedEvent,
+    Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER, Handler, HandlerError, ReceivedEvent,
 };
+pub use migrate::{migrate, MigrationError};
 pub use outbox::{Outbox, OutboxError};
 pub use relay::{Relay, RelayConfig, RelayError};
 pub use topology::{DELIVERY_LIMIT, Topology};

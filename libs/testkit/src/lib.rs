@@ -1,1 +1,48 @@
-//! placeholder
+//! Test support for aTES: every test gets real PostgreSQL and RabbitMQ, isolated from every other
+//! test (a fresh database, a unique name prefix on the shared broker, or a private broker).
+//!
+//! Where the shared servers are: `ATES_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, used to create and drop test databases) and
+//! `ATES_TEST_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`). `make test` sets both
+//! to whatever `make up`'s infrastructure script found or started.
+
+mod broker;
+mod database;
+mod gate;
+mod process;
+
+pub use broker::{PrivateBroker, TestBroker};
+pub use database::TestDatabase;
+pub use gate::TcpGate;
+pub use process::{wait_for_health, ChildProcess, HealthStatus};
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("the OS hands out a free port")
+}
+
+/// A short random suffix for names (databases, prefixes, node names).
+pub fn unique_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

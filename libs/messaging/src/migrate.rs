@@ -1,0 +1,37 @@
+//! Running a service's migrations: the outbox and inbox first, then the service's own.
+
+use diesel::Connection as _;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+/// Applies the pending migrations of the outbox and inbox ([`crate::MIGRATIONS`]) and then
+/// `service_migrations` to the database at `database_url`. Runs on a blocking thread: diesel's
+/// migration harness is synchronous.
+pub async fn migrate(database_url: &str, service_migrations: Option<EmbeddedMigrations>) -> Result<(), MigrationError> {
+    let database_url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&database_url)
+            .map_err(|error| MigrationError::Connect(error.to_string()))?;
+        conn.run_pending_migrations(crate::MIGRATIONS)
+            .map_err(|error| MigrationError::Migrate(error.to_string()))?;
+        if let Some(migrations) = service_migrations {
+            conn.run_pending_migrations(migrations)
+                .map_err(|error| MigrationError::Migrate(error.to_string()))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|error| MigrationError::Migrate(error.to_string()))?
+}
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    /// The database could not be reached.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(String),
+}
