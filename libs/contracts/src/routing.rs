@@ -281,7 +281,7 @@ mod tests {
         for file in descriptor_set
             .file
             .iter()
-            .filter(|file| file.package().contains(".events."))
+            .filter(|file| file.package().contains(".events.") && !file.package().starts_with("ates.events."))
         {
             for message in &file.message_type {
                 let name = format!("{}.{}", file.package(), message.name());
