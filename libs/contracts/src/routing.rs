@@ -278,11 +278,9 @@ mod tests {
     fn every_event_message_in_proto_has_a_route() {
         let descriptor_set = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET)
             .expect("descriptor set");
-        for file in descriptor_set
-            .file
-            .iter()
-            .filter(|file| file.package().contains(".events.") && !file.package().starts_with("ates.events."))
-        {
+        for file in descriptor_set.file.iter().filter(|file| {
+            file.package().contains(".events.") && !file.package().starts_with("ates.events.")
+        }) {
             for message in &file.message_type {
                 let name = format!("{}.{}", file.package(), message.name());
                 // Assignment is a part of two events, not an event of its own.

@@ -440,7 +440,9 @@ impl Consumer {
                 Outcome::Retry(reason) => {
                     let attempts = delivery_count(&delivery) + 1;
                     if attempts >= self.config.max_attempts {
-                        Some(format!("handler failed {attempts} times; last error: {reason}"))
+                        Some(format!(
+                            "handler failed {attempts} times; last error: {reason}"
+                        ))
                     } else {
                         tracing::warn!(queue = %queue, attempt = attempts, reason = %reason, "event failed; it will be delivered again");
                         ConsumerStats::add(&self.stats.retried);
@@ -448,7 +450,10 @@ impl Consumer {
                         let delay = self.config.retry_delay * attempts;
                         tokio::spawn(async move {
                             tokio::time::sleep(delay).await;
-                            let requeue = BasicNackOptions { requeue: true, ..BasicNackOptions::default() };
+                            let requeue = BasicNackOptions {
+                                requeue: true,
+                                ..BasicNackOptions::default()
+                            };
                             // If the channel is gone the broker requeues the message itself.
                             let _ = delivery.acker.nack(requeue).await;
                         });
@@ -457,10 +462,16 @@ impl Consumer {
                 }
             };
             if let Some(reason) = park_reason {
-                self.park(park_channel, queue, &delivery, &reason).await.map_err(SessionEnd::Broker)?;
+                self.park(park_channel, queue, &delivery, &reason)
+                    .await
+                    .map_err(SessionEnd::Broker)?;
                 ConsumerStats::add(&self.stats.parked);
             }
-            delivery.acker.ack(BasicAckOptions::default()).await.map_err(SessionEnd::Broker)?;
+            delivery
+                .acker
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(SessionEnd::Broker)?;
         }
         Ok(())
     }

@@ -22,9 +22,10 @@ mod topology;
 
 pub use amqp::{AmqpSettings, Backoff};
 pub use consumer::{
-    Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER, Handler, HandlerError, ReceivedEvent,
+    Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER, Handler, HandlerError,
+    ReceivedEvent,
 };
-pub use migrate::{migrate, MigrationError};
+pub use migrate::{MigrationError, migrate};
 pub use outbox::{Outbox, OutboxError};
 pub use relay::{Relay, RelayConfig, RelayError};
 pub use topology::{DELIVERY_LIMIT, Topology};

@@ -1,14 +1,17 @@
 //! Running a service's migrations: the outbox and inbox first, then the service's own.
 
 use diesel::Connection as _;
-use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 /// Applies the pending migrations of the outbox and inbox ([`crate::MIGRATIONS`]) and then
 /// `service_migrations` to the database at `database_url`. Runs on a blocking thread: diesel's
 /// migration harness is synchronous.
-pub async fn migrate(database_url: &str, service_migrations: Option<EmbeddedMigrations>) -> Result<(), MigrationError> {
+pub async fn migrate(
+    database_url: &str,
+    service_migrations: Option<EmbeddedMigrations>,
+) -> Result<(), MigrationError> {
     let database_url = database_url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&database_url)

@@ -10,10 +10,10 @@ use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_messaging::{ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER};
 use ates_testkit::{PrivateBroker, TestBroker};
 use diesel_async::AsyncConnection;
-use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::BasicProperties;
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use prost::Message as _;
-use support::{completion, Harness, POISON_REWARD_CENTS, TIMEOUT};
+use support::{Harness, POISON_REWARD_CENTS, TIMEOUT, completion};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_recorded_in_a_rolled_back_transaction_is_never_published() {
@@ -21,7 +21,11 @@ async fn an_event_recorded_in_a_rolled_back_transaction_is_never_published() {
     let mut conn = harness.pool.get().await.unwrap();
     let rolled_back = conn
         .transaction::<(), diesel::result::Error, _>(async |conn| {
-            harness.outbox.record(conn, &completion("rolled-back", 2500), chrono::Utc::now()).await.unwrap();
+            harness
+                .outbox
+                .record(conn, &completion("rolled-back", 2500), chrono::Utc::now())
+                .await
+                .unwrap();
             Err(diesel::result::Error::RollbackTransaction)
         })
         .await;
@@ -34,7 +38,12 @@ async fn an_event_recorded_in_a_rolled_back_transaction_is_never_published() {
     harness.wait_for_effects("committed", 1).await;
     // The committed event went through the same relay and queue after the rolled-back one would
     // have; the outbox never held the rolled-back one, so it can never be published.
-    assert_eq!(harness.count("SELECT count(*) AS n FROM outbox_events").await, 1);
+    assert_eq!(
+        harness
+            .count("SELECT count(*) AS n FROM outbox_events")
+            .await,
+        1
+    );
     assert_eq!(harness.effects_of("rolled-back").await, 0);
     assert_eq!(ConsumerStats::get(&stats.applied), 1);
 }
@@ -52,14 +61,21 @@ async fn an_event_committed_while_the_broker_is_down_is_published_when_it_return
     harness.record_committed("during-outage", 3000).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        harness.count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL").await,
+        harness
+            .count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL")
+            .await,
         1,
         "the event waits in the outbox while the broker is down"
     );
 
     broker.restart().await.unwrap();
     harness.wait_for_effects("during-outage", 1).await;
-    assert_eq!(harness.count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL").await, 0);
+    assert_eq!(
+        harness
+            .count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL")
+            .await,
+        0
+    );
     assert_eq!(harness.effects_of("during-outage").await, 1);
     assert_eq!(harness.effects_of("before-outage").await, 1);
 }
@@ -71,9 +87,14 @@ async fn a_relay_dying_between_confirm_and_mark_publishes_twice_and_the_consumer
 
     let relay = harness.relay();
     let (connection, channel) = relay.open_channel_for_test().await.unwrap();
-    relay.publish_pending_then_crash_before_marking(&channel).await.unwrap();
+    relay
+        .publish_pending_then_crash_before_marking(&channel)
+        .await
+        .unwrap();
     assert_eq!(
-        harness.count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL").await,
+        harness
+            .count("SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL")
+            .await,
         1,
         "the broker confirmed the event but the relay died before marking it"
     );
@@ -83,14 +104,20 @@ async fn a_relay_dying_between_confirm_and_mark_publishes_twice_and_the_consumer
     harness.start_relay();
     let stats = harness.start_consumer();
     let settled = ates_testkit::eventually(TIMEOUT, || async {
-        (ConsumerStats::get(&stats.applied) + ConsumerStats::get(&stats.already_applied) >= 2).then_some(())
+        (ConsumerStats::get(&stats.applied) + ConsumerStats::get(&stats.already_applied) >= 2)
+            .then_some(())
     })
     .await;
     assert!(settled.is_some(), "both deliveries reach the consumer");
     assert_eq!(ConsumerStats::get(&stats.applied), 1);
     assert_eq!(ConsumerStats::get(&stats.already_applied), 1);
     assert_eq!(harness.effects_of("twice-published").await, 1);
-    assert_eq!(harness.count("SELECT count(*) AS n FROM inbox_events").await, 1);
+    assert_eq!(
+        harness
+            .count("SELECT count(*) AS n FROM inbox_events")
+            .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,11 +126,24 @@ async fn a_consumer_dying_between_commit_and_ack_gets_a_redelivery_and_the_effec
     harness.start_relay();
     harness.record_committed("redelivered", 2700).await;
 
-    let crashing = harness.consumer(ConsumerConfig { crash_after_first_commit: true, ..support::fast_retries() });
+    let crashing = harness.consumer(ConsumerConfig {
+        crash_after_first_commit: true,
+        ..support::fast_retries()
+    });
     let crashed_stats = crashing.stats();
-    tokio::time::timeout(TIMEOUT, crashing.run(harness.shutdown.clone())).await.expect("the consumer crashes");
-    assert_eq!(harness.effects_of("redelivered").await, 1, "the crashing consumer committed the effect");
-    assert_eq!(ConsumerStats::get(&crashed_stats.applied), 0, "it never acked");
+    tokio::time::timeout(TIMEOUT, crashing.run(harness.shutdown.clone()))
+        .await
+        .expect("the consumer crashes");
+    assert_eq!(
+        harness.effects_of("redelivered").await,
+        1,
+        "the crashing consumer committed the effect"
+    );
+    assert_eq!(
+        ConsumerStats::get(&crashed_stats.applied),
+        0,
+        "it never acked"
+    );
 
     let stats = harness.start_consumer();
     let settled = ates_testkit::eventually(TIMEOUT, || async {
@@ -120,16 +160,25 @@ async fn a_poison_message_is_parked_with_its_reason_and_the_messages_after_it_ar
     let harness = Harness::new().await;
     harness.start_relay();
     let stats = harness.start_consumer();
-    harness.record_committed("poison", POISON_REWARD_CENTS).await;
+    harness
+        .record_committed("poison", POISON_REWARD_CENTS)
+        .await;
     for index in 0..20 {
-        harness.record_committed(&format!("after-poison-{index}"), 2000 + index).await;
+        harness
+            .record_committed(&format!("after-poison-{index}"), 2000 + index)
+            .await;
     }
     for index in 0..20 {
-        harness.wait_for_effects(&format!("after-poison-{index}"), 1).await;
+        harness
+            .wait_for_effects(&format!("after-poison-{index}"), 1)
+            .await;
     }
     let parked = wait_for_dead_letter(&harness).await;
     let reason = dead_letter_reason(&parked);
-    assert!(reason.contains("handler failed 5 times"), "reason: {reason}");
+    assert!(
+        reason.contains("handler failed 5 times"),
+        "reason: {reason}"
+    );
     assert!(reason.contains("always fails"), "reason: {reason}");
     let envelope = EventEnvelope::decode(parked.data.as_slice()).unwrap();
     assert_eq!(envelope.event_type, "ates.tracker.events.v1.TaskCompleted");
@@ -146,18 +195,27 @@ async fn unknown_types_versions_and_garbage_are_parked_and_the_consumer_keeps_ru
     let connection = harness.broker.connect().await.unwrap();
     let channel = connection.create_channel().await.unwrap();
     harness.amqp.topology.declare_all(&channel).await.unwrap();
-    let exchange = harness.amqp.topology.exchange(ates_contracts::routing::TRACKER_TASK_LIFECYCLE);
+    let exchange = harness
+        .amqp
+        .topology
+        .exchange(ates_contracts::routing::TRACKER_TASK_LIFECYCLE);
     let routing_key = "ates.tracker.events.v1.TaskCompleted";
 
     let future_version = EventEnvelope {
         event_id: uuid::Uuid::new_v4().to_string(),
         event_type: "ates.tracker.events.v9.TaskCompleted".to_owned(),
-        occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
         producer: "tracker-svc".to_owned(),
         payload: vec![1, 2, 3],
         ..EventEnvelope::default()
     };
-    for body in [future_version.encode_to_vec(), b"\xff\xfenot protobuf at all".to_vec()] {
+    for body in [
+        future_version.encode_to_vec(),
+        b"\xff\xfenot protobuf at all".to_vec(),
+    ] {
         channel
             .basic_publish(
                 exchange.clone().into(),
@@ -177,8 +235,16 @@ async fn unknown_types_versions_and_garbage_are_parked_and_the_consumer_keeps_ru
     let mut reasons = vec![dead_letter_reason(&wait_for_dead_letter(&harness).await)];
     reasons.push(dead_letter_reason(&wait_for_dead_letter(&harness).await));
     reasons.sort();
-    assert!(reasons[0].contains("envelope does not decode"), "{reasons:?}");
-    assert!(reasons[1].contains("unknown event type or schema version `ates.tracker.events.v9.TaskCompleted`"), "{reasons:?}");
+    assert!(
+        reasons[0].contains("envelope does not decode"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains(
+            "unknown event type or schema version `ates.tracker.events.v9.TaskCompleted`"
+        ),
+        "{reasons:?}"
+    );
     assert_eq!(ConsumerStats::get(&stats.parked), 2);
     assert_eq!(ConsumerStats::get(&stats.applied), 1);
 }
@@ -194,7 +260,8 @@ async fn producer_and_consumer_see_one_trace_id() {
     let _guard = tracing::subscriber::set_default(subscriber);
     // The relay and consumer run on other threads: make the subscriber global for them too.
     let _ = tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test"))),
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test"))),
     );
 
     let harness = Harness::new().await;
@@ -205,7 +272,11 @@ async fn producer_and_consumer_see_one_trace_id() {
         let _entered = span.enter();
         let trace_id = ates_telemetry::current_trace_id().expect("the producer is traced");
         let mut conn = harness.pool.get().await.unwrap();
-        harness.outbox.record(&mut conn, &completion("traced", 2400), chrono::Utc::now()).await.unwrap();
+        harness
+            .outbox
+            .record(&mut conn, &completion("traced", 2400), chrono::Utc::now())
+            .await
+            .unwrap();
         harness.outbox.notify_committed();
         trace_id
     };
@@ -223,7 +294,10 @@ async fn producer_and_consumer_see_one_trace_id() {
     )
     .await
     .unwrap();
-    assert_eq!(consumer_trace_id.trace_id.as_deref(), Some(producer_trace_id.as_str()));
+    assert_eq!(
+        consumer_trace_id.trace_id.as_deref(),
+        Some(producer_trace_id.as_str())
+    );
 }
 
 async fn wait_for_dead_letter(harness: &Harness) -> lapin::message::BasicGetMessage {
@@ -232,7 +306,10 @@ async fn wait_for_dead_letter(harness: &Harness) -> lapin::message::BasicGetMess
     let dead_letter_queue = harness.amqp.topology.dead_letter_queue(&harness.queue());
     let message = ates_testkit::eventually(TIMEOUT, || async {
         channel
-            .basic_get(dead_letter_queue.clone().into(), BasicGetOptions { no_ack: true })
+            .basic_get(
+                dead_letter_queue.clone().into(),
+                BasicGetOptions { no_ack: true },
+            )
             .await
             .unwrap()
     })
@@ -241,7 +318,12 @@ async fn wait_for_dead_letter(harness: &Harness) -> lapin::message::BasicGetMess
 }
 
 fn dead_letter_reason(message: &lapin::message::BasicGetMessage) -> String {
-    let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+    let headers = message
+        .delivery
+        .properties
+        .headers()
+        .clone()
+        .unwrap_or_default();
     match headers.inner().get(DEAD_LETTER_REASON_HEADER) {
         Some(lapin::types::AMQPValue::LongString(reason)) => reason.to_string(),
         other => panic!("no reason header: {other:?}"),

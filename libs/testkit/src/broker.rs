@@ -26,7 +26,12 @@ impl TestBroker {
     pub fn shared() -> Self {
         let url = std::env::var("ATES_TEST_AMQP_URL")
             .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
-        Self { url, prefix: format!("test-{}.", crate::unique_suffix()), queues: Vec::new(), exchanges: Vec::new() }
+        Self {
+            url,
+            prefix: format!("test-{}.", crate::unique_suffix()),
+            queues: Vec::new(),
+            exchanges: Vec::new(),
+        }
     }
 
     /// The broker's URL.
@@ -49,7 +54,12 @@ impl TestBroker {
     pub async fn connect(&self) -> anyhow::Result<Connection> {
         Connection::connect(&self.url, ConnectionProperties::default())
             .await
-            .with_context(|| format!("cannot reach RabbitMQ at {} (set ATES_TEST_AMQP_URL)", self.url))
+            .with_context(|| {
+                format!(
+                    "cannot reach RabbitMQ at {} (set ATES_TEST_AMQP_URL)",
+                    self.url
+                )
+            })
     }
 }
 
@@ -62,21 +72,30 @@ impl Drop for TestBroker {
         let queues = std::mem::take(&mut self.queues);
         let exchanges = std::mem::take(&mut self.exchanges);
         let cleaner = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async {
-                let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await else {
+                let Ok(connection) =
+                    Connection::connect(&url, ConnectionProperties::default()).await
+                else {
                     return;
                 };
                 let Ok(channel) = connection.create_channel().await else {
                     return;
                 };
                 for queue in queues {
-                    let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
+                    let _ = channel
+                        .queue_delete(queue.into(), QueueDeleteOptions::default())
+                        .await;
                 }
                 for exchange in exchanges {
-                    let _ = channel.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
+                    let _ = channel
+                        .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                        .await;
                 }
                 let _ = connection.close(200, "test done".into()).await;
             });
@@ -106,8 +125,13 @@ impl PrivateBroker {
         std::fs::write(directory.path().join("enabled_plugins"), "[].\n")?;
         let epmd_port = crate::free_port();
         let mut epmd_command = tokio::process::Command::new("epmd");
-        epmd_command.arg("-port").arg(epmd_port.to_string()).stdout(Stdio::null()).stderr(Stdio::null());
-        let epmd = ChildProcess::spawn("epmd", epmd_command).context("cannot start epmd (is RabbitMQ installed?)")?;
+        epmd_command
+            .arg("-port")
+            .arg(epmd_port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let epmd = ChildProcess::spawn("epmd", epmd_command)
+            .context("cannot start epmd (is RabbitMQ installed?)")?;
         let mut broker = Self {
             node_name: format!("ates-test-{}@localhost", crate::unique_suffix()),
             amqp_port: crate::free_port(),
@@ -154,9 +178,15 @@ impl PrivateBroker {
             .env("RABBITMQ_DIST_PORT", self.distribution_port.to_string())
             .env("RABBITMQ_MNESIA_BASE", base.join("mnesia"))
             .env("RABBITMQ_LOG_BASE", base.join("log"))
-            .env("RABBITMQ_ENABLED_PLUGINS_FILE", base.join("enabled_plugins"))
+            .env(
+                "RABBITMQ_ENABLED_PLUGINS_FILE",
+                base.join("enabled_plugins"),
+            )
             .env("RABBITMQ_CONFIG_FILE", base.join("rabbitmq"))
-            .env("RABBITMQ_ADVANCED_CONFIG_FILE", base.join("advanced.config"))
+            .env(
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                base.join("advanced.config"),
+            )
             .env("RABBITMQ_CONF_ENV_FILE", base.join("rabbitmq-env.conf"))
             .stdout(Stdio::from(std::fs::File::create(base.join("node.out"))?))
             .stderr(Stdio::from(std::fs::File::create(base.join("node.err"))?));
@@ -166,7 +196,8 @@ impl PrivateBroker {
         let url = self.url();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await {
+            if let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await
+            {
                 let _ = connection.close(200, "ready".into()).await;
                 return Ok(());
             }
@@ -186,5 +217,9 @@ fn rabbitmq_server_binary() -> PathBuf {
     // Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user when run as root; the
     // script behind it runs the node as whoever calls it.
     let debian = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
-    if debian.exists() { debian } else { PathBuf::from("rabbitmq-server") }
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from("rabbitmq-server")
+    }
 }

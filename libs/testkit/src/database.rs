@@ -18,13 +18,21 @@ impl TestDatabase {
         let name = format!("ates_test_{}", crate::unique_suffix());
         let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
             .await
-            .with_context(|| format!("cannot reach PostgreSQL at {admin_url} (set ATES_TEST_DATABASE_URL)"))?;
+            .with_context(|| {
+                format!("cannot reach PostgreSQL at {admin_url} (set ATES_TEST_DATABASE_URL)")
+            })?;
         let connection = tokio::spawn(connection);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         drop(client);
         let _ = connection.await;
         let url = replace_database(&admin_url, &name);
-        Ok(Self { name, url, admin_url })
+        Ok(Self {
+            name,
+            url,
+            admin_url,
+        })
     }
 
     /// The URL of the test database.
@@ -44,13 +52,20 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop may run inside a runtime that is shutting down: use a runtime of our own.
         let dropper = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async {
-                if let Ok((client, connection)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+                {
                     tokio::spawn(connection);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         });
@@ -81,8 +96,17 @@ mod tests {
 
     #[test]
     fn replacing_the_database_keeps_host_and_options() {
-        assert_eq!(replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(replace_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(replace_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            replace_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

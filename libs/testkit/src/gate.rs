@@ -20,7 +20,11 @@ pub struct TcpGate {
 impl TcpGate {
     /// A closed gate in front of `target`.
     pub fn closed(target: SocketAddr) -> Self {
-        Self { port: crate::free_port(), target, acceptor: Arc::new(Mutex::new(None)) }
+        Self {
+            port: crate::free_port(),
+            target,
+            acceptor: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The port clients connect to.

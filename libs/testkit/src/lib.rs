@@ -14,7 +14,7 @@ mod process;
 pub use broker::{PrivateBroker, TestBroker};
 pub use database::TestDatabase;
 pub use gate::TcpGate;
-pub use process::{wait_for_health, ChildProcess, HealthStatus};
+pub use process::{ChildProcess, HealthStatus, wait_for_health};
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {

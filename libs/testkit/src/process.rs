@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// A child process in a process group of its own; the whole group is killed on drop.
 #[derive(Debug)]
@@ -18,7 +18,10 @@ impl ChildProcess {
     pub fn spawn(name: &str, mut command: tokio::process::Command) -> std::io::Result<Self> {
         command.process_group(0).kill_on_drop(true);
         let child = command.spawn()?;
-        Ok(Self { name: name.to_owned(), child })
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+        })
     }
 
     /// The process id.
@@ -71,7 +74,11 @@ fn nix_kill(pid: i32, signal: i32) -> std::io::Result<()> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()?;
-    if status.success() { Ok(()) } else { Err(std::io::Error::other("kill failed")) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("kill failed"))
+    }
 }
 
 /// What a gRPC health check answered.
@@ -91,12 +98,23 @@ pub async fn health_status(endpoint: &str, service: &str) -> HealthStatus {
     let Ok(channel) = tonic::transport::Endpoint::from_shared(endpoint.to_owned()) else {
         return HealthStatus::Unreachable;
     };
-    let Ok(channel) = channel.connect_timeout(Duration::from_millis(500)).connect().await else {
+    let Ok(channel) = channel
+        .connect_timeout(Duration::from_millis(500))
+        .connect()
+        .await
+    else {
         return HealthStatus::Unreachable;
     };
     let mut client = HealthClient::new(channel);
-    match client.check(HealthCheckRequest { service: service.to_owned() }).await {
-        Ok(response) if response.get_ref().status() == ServingStatus::Serving => HealthStatus::Serving,
+    match client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+    {
+        Ok(response) if response.get_ref().status() == ServingStatus::Serving => {
+            HealthStatus::Serving
+        }
         Ok(_) => HealthStatus::NotServing,
         Err(_) => HealthStatus::Unreachable,
     }
@@ -104,7 +122,11 @@ pub async fn health_status(endpoint: &str, service: &str) -> HealthStatus {
 
 /// Polls the health of `endpoint` until it is `wanted`, for at most `timeout`; returns the last
 /// status seen.
-pub async fn wait_for_health(endpoint: &str, wanted: HealthStatus, timeout: Duration) -> HealthStatus {
+pub async fn wait_for_health(
+    endpoint: &str,
+    wanted: HealthStatus,
+    timeout: Duration,
+) -> HealthStatus {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let status = health_status(endpoint, "").await;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use ates_contracts::ates::tracker::events::v1::TaskCompleted;
 use ates_contracts::routing::{self, Service, Subscription};
 use ates_messaging::{
-    AmqpSettings, Consumer, ConsumerConfig, ConsumerStats, DbPool, Handler, HandlerError, Outbox, ReceivedEvent,
-    Relay, RelayConfig, Topology,
+    AmqpSettings, Consumer, ConsumerConfig, ConsumerStats, DbPool, Handler, HandlerError, Outbox,
+    ReceivedEvent, Relay, RelayConfig, Topology,
 };
 use ates_testkit::{TestBroker, TestDatabase};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -61,14 +61,22 @@ impl Harness {
             database,
             broker,
             pool,
-            amqp: AmqpSettings { url: amqp_url, topology },
+            amqp: AmqpSettings {
+                url: amqp_url,
+                topology,
+            },
             outbox: Outbox::new(Service::Tracker),
             shutdown: CancellationToken::new(),
         }
     }
 
     pub fn relay(&self) -> Relay {
-        Relay::new(&self.outbox, self.pool.clone(), self.amqp.clone(), RelayConfig::default())
+        Relay::new(
+            &self.outbox,
+            self.pool.clone(),
+            self.amqp.clone(),
+            RelayConfig::default(),
+        )
     }
 
     pub fn start_relay(&self) {
@@ -76,7 +84,13 @@ impl Harness {
     }
 
     pub fn consumer(&self, config: ConsumerConfig) -> Consumer {
-        Consumer::new(subscription(), self.pool.clone(), self.amqp.clone(), Arc::new(TestHandler), config)
+        Consumer::new(
+            subscription(),
+            self.pool.clone(),
+            self.amqp.clone(),
+            Arc::new(TestHandler),
+            config,
+        )
     }
 
     /// Starts a consumer and returns its counters.
@@ -90,7 +104,15 @@ impl Harness {
     /// Records a completion in its own committed transaction; returns the event id.
     pub async fn record_committed(&self, task_id: &str, reward_cents: i64) -> uuid::Uuid {
         let mut conn = self.pool.get().await.unwrap();
-        let event_id = self.outbox.record(&mut conn, &completion(task_id, reward_cents), chrono::Utc::now()).await.unwrap();
+        let event_id = self
+            .outbox
+            .record(
+                &mut conn,
+                &completion(task_id, reward_cents),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
         self.outbox.notify_committed();
         event_id
     }
@@ -98,7 +120,11 @@ impl Harness {
     /// How many effects the handler recorded for a task.
     pub async fn effects_of(&self, task_id: &str) -> i64 {
         let mut conn = self.pool.get().await.unwrap();
-        count(&mut conn, &format!("SELECT count(*) AS n FROM test_effects WHERE task_id = '{task_id}'")).await
+        count(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM test_effects WHERE task_id = '{task_id}'"),
+        )
+        .await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -112,7 +138,10 @@ impl Harness {
             (self.effects_of(task_id).await >= wanted).then_some(())
         })
         .await;
-        assert!(reached.is_some(), "task {task_id} did not reach {wanted} effects in {TIMEOUT:?}");
+        assert!(
+            reached.is_some(),
+            "task {task_id} did not reach {wanted} effects in {TIMEOUT:?}"
+        );
     }
 
     /// The queue the test consumer reads, as deployed.
@@ -128,7 +157,10 @@ impl Drop for Harness {
 }
 
 pub fn fast_retries() -> ConsumerConfig {
-    ConsumerConfig { retry_delay: Duration::from_millis(20), ..ConsumerConfig::default() }
+    ConsumerConfig {
+        retry_delay: Duration::from_millis(20),
+        ..ConsumerConfig::default()
+    }
 }
 
 pub fn pool(url: &str) -> DbPool {
@@ -160,7 +192,11 @@ struct Count {
 }
 
 async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).await.unwrap().n
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap()
+        .n
 }
 
 /// Records one row per applied completion (with the trace id it ran under); fails for ever on
@@ -180,7 +216,9 @@ impl Handler for TestHandler {
         Box::pin(async move {
             let completed: TaskCompleted = event.decode()?;
             if completed.reward_cents == POISON_REWARD_CENTS {
-                return Err(HandlerError::Failed("the test handler always fails on this reward".to_owned()));
+                return Err(HandlerError::Failed(
+                    "the test handler always fails on this reward".to_owned(),
+                ));
             }
             diesel::sql_query("INSERT INTO test_effects (event_id, task_id, reward_cents, trace_id) VALUES ($1, $2, $3, $4)")
                 .bind::<diesel::sql_types::Uuid, _>(event.event_id)
