@@ -1,6 +1,8 @@
 //! Running a service's migrations: the outbox and inbox first, then the service's own.
 
 use diesel::Connection as _;
+use diesel::migration::{Migration, MigrationSource};
+use diesel::pg::Pg;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
@@ -10,16 +12,16 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 /// migration harness is synchronous.
 pub async fn migrate(
     database_url: &str,
-    service_migrations: Option<EmbeddedMigrations>,
+    service_migrations: Option<&'static EmbeddedMigrations>,
 ) -> Result<(), MigrationError> {
     let database_url = database_url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&database_url)
             .map_err(|error| MigrationError::Connect(error.to_string()))?;
-        conn.run_pending_migrations(crate::MIGRATIONS)
+        conn.run_pending_migrations(StaticMigrations(&crate::MIGRATIONS))
             .map_err(|error| MigrationError::Migrate(error.to_string()))?;
         if let Some(migrations) = service_migrations {
-            conn.run_pending_migrations(migrations)
+            conn.run_pending_migrations(StaticMigrations(migrations))
                 .map_err(|error| MigrationError::Migrate(error.to_string()))?;
         }
         Ok(())
@@ -37,4 +39,13 @@ pub enum MigrationError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(String),
+}
+
+/// Embedded migrations behind a `'static` reference, so a service's spec can hold them.
+struct StaticMigrations(&'static EmbeddedMigrations);
+
+impl MigrationSource<Pg> for StaticMigrations {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+        MigrationSource::<Pg>::migrations(self.0)
+    }
 }

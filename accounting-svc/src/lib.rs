@@ -1,0 +1,6 @@
+//! aTES accounting-svc: the ledger, balances, audit log and management earnings.
+//!
+//! This service is not built yet: today it is the shared skeleton every aTES service has (gRPC
+//! server with health and reflection, readiness, graceful shutdown, its database migrated, its queues declared). See the README's service table.
+
+pub mod app;

@@ -1,0 +1,141 @@
+//! Typed configuration from environment variables, read once at start-up.
+//!
+//! Every key has a working local default, except when `ATES_PROFILE=production`: then the keys
+//! that point at infrastructure must be set, and a missing one stops the process at once with
+//! its name.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ates_contracts::routing::Service;
+use secrecy::SecretString;
+
+/// A configuration value is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    /// A variable does not parse.
+    #[error("environment variable {key} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        key: &'static str,
+        /// Why it does not parse (the value is not repeated: it may be secret).
+        reason: String,
+    },
+}
+
+/// `key` parsed as `T`, or [`ConfigError::Missing`] naming it.
+pub fn env_required<T>(key: &'static str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let value = std::env::var(key).map_err(|_| ConfigError::Missing(key))?;
+    value.parse().map_err(|error: T::Err| ConfigError::Invalid {
+        key,
+        reason: error.to_string(),
+    })
+}
+
+/// `key` parsed as `T`, or `default` when it is not set.
+pub fn env_or<T>(key: &'static str, default: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let value = std::env::var(key).unwrap_or_else(|_| default.to_owned());
+    value.parse().map_err(|error: T::Err| ConfigError::Invalid {
+        key,
+        reason: error.to_string(),
+    })
+}
+
+/// The configuration every service has.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// `GRPC_LISTEN_ADDR`: where the gRPC server listens (port 0 picks a free one).
+    pub listen_address: SocketAddr,
+    /// `DATABASE_URL`: the service's own PostgreSQL database.
+    pub database_url: SecretString,
+    /// `DATABASE_POOL_SIZE`: most open database connections.
+    pub database_pool_size: usize,
+    /// `AMQP_URL`: the RabbitMQ broker.
+    pub amqp_url: SecretString,
+    /// `AMQP_NAME_PREFIX`: put in front of every exchange and queue name (empty in production).
+    pub amqp_name_prefix: String,
+    /// `AUTH_URL`: auth-svc's gRPC endpoint, for token verification keys.
+    pub auth_url: String,
+    /// `TOKEN_ISSUER`: the only accepted `iss` of access tokens.
+    pub token_issuer: String,
+    /// `TOKEN_AUDIENCE`: the only accepted `aud` of access tokens.
+    pub token_audience: String,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight calls get after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// The default gRPC port of each service.
+pub const fn default_port(service: Service) -> u16 {
+    match service {
+        Service::Auth => 50051,
+        Service::Tracker => 50052,
+        Service::Accounting => 50053,
+        Service::Payouts => 50054,
+        Service::Bff => 50055,
+        Service::Analytics => 50056,
+    }
+}
+
+impl ServiceConfig {
+    /// Reads the configuration of `service` from the process environment.
+    pub fn from_env(service: Service) -> Result<Self, ConfigError> {
+        let production = match std::env::var("ATES_PROFILE").as_deref() {
+            Ok("production") => true,
+            Ok("local") | Err(_) => false,
+            Ok(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "ATES_PROFILE",
+                    reason: "must be `local` or `production`".to_owned(),
+                });
+            }
+        };
+        let infrastructure =
+            |key: &'static str, local_default: String| -> Result<String, ConfigError> {
+                if production {
+                    env_required(key)
+                } else {
+                    env_or(key, &local_default)
+                }
+            };
+        let database_url = infrastructure(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/ates_{}", service.name()),
+        )?;
+        let amqp_url = infrastructure(
+            "AMQP_URL",
+            "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+        )?;
+        let auth_url = infrastructure(
+            "AUTH_URL",
+            format!("http://127.0.0.1:{}", default_port(Service::Auth)),
+        )?;
+        let listen_default = if production {
+            format!("0.0.0.0:{}", default_port(service))
+        } else {
+            format!("127.0.0.1:{}", default_port(service))
+        };
+        Ok(Self {
+            listen_address: env_or("GRPC_LISTEN_ADDR", &listen_default)?,
+            database_url: SecretString::from(database_url),
+            database_pool_size: env_or("DATABASE_POOL_SIZE", "16")?,
+            amqp_url: SecretString::from(amqp_url),
+            amqp_name_prefix: env_or("AMQP_NAME_PREFIX", "")?,
+            auth_url,
+            token_issuer: env_or("TOKEN_ISSUER", "ates-auth")?,
+            token_audience: env_or("TOKEN_AUDIENCE", "ates")?,
+            shutdown_grace: Duration::from_secs(env_or("SHUTDOWN_GRACE_SECONDS", "10")?),
+        })
+    }
+}
