@@ -14,7 +14,19 @@ mod process;
 pub use broker::{PrivateBroker, TestBroker};
 pub use database::TestDatabase;
 pub use gate::TcpGate;
-pub use process::{ChildProcess, HealthStatus, wait_for_health};
+pub use process::{ChildProcess, HealthStatus, health_status, wait_for_health};
+
+/// The `host:port` a `scheme://user@host:port/path` URL points at, resolved.
+pub fn socket_address_of(url: &str) -> anyhow::Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+    host_port
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host_port} does not resolve"))
+}
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
