@@ -1,0 +1,41 @@
+# aTES: the one front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+BUF := tools/node_modules/.bin/buf
+
+.PHONY: help up down test lint fmt build bench tools proto-lint k8s-check clean-local
+
+help: ## List the targets.
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+up: ## Run the whole system: PostgreSQL and RabbitMQ (found or started), all six services; Ctrl-C stops it.
+	@bash scripts/up.sh
+
+down: ## Stop what `make up` started (from another terminal).
+	@bash scripts/down.sh
+
+test: ## Run every test of the workspace against real PostgreSQL and RabbitMQ.
+	@bash scripts/test.sh
+
+lint: tools ## rustfmt check, clippy with warnings denied, buf lint.
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cd proto && ../$(BUF) lint
+
+fmt: ## Format the Rust code.
+	cargo fmt --all
+
+build: ## Build every crate and binary.
+	cargo build --workspace --all-targets
+
+bench: ## Benchmarks: events through outbox, relay, broker and inbox vs a bare lapin loop.
+	@bash scripts/bench.sh
+
+tools: $(BUF) ## Install the command-line tools the Makefile uses (buf) into tools/node_modules.
+
+$(BUF): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	@touch $(BUF)
+
+k8s-check: ## Render the Kubernetes manifests and validate them.
+	@bash scripts/k8s-check.sh

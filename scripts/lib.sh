@@ -1,0 +1,51 @@
+# Shared helpers of aTES's scripts. Sourced, not run.
+
+ATES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ATES_LOCAL="$ATES_ROOT/.local"
+mkdir -p "$ATES_LOCAL/pids" "$ATES_LOCAL/logs"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The host and port of a URL such as postgres://user@host:port/db.
+url_host() { local rest="${1#*://}"; rest="${rest%%/*}"; rest="${rest##*@}"; echo "${rest%:*}"; }
+url_port() { local rest="${1#*://}"; rest="${rest%%/*}"; rest="${rest##*@}"; echo "${rest##*:}"; }
+
+# Whether something accepts TCP connections at host:port.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# Install Debian packages, as root only; otherwise say exactly what to install.
+ensure_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}"
+  fi
+  say "installing ${missing[*]}"
+  # Package scripts must not start system services: we run our own instances.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    local remove_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  [[ -n ${remove_policy:-} ]] && rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+# Kill a process we started, by the pid file we wrote, and wait for it.
+stop_pidfile() {
+  local file="$1" pid
+  [[ -f $file ]] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$file"
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `make up`: the whole aTES system on this machine. Ctrl-C (or `make down` from another terminal)
+# stops everything this script started, and only that.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ATES_ROOT"
+
+SERVICES=(auth:50051 tracker:50052 accounting:50053 payouts:50054 bff:50055 analytics:50056)
+PROFILE=${PROFILE:-debug}
+
+if compgen -G "$ATES_LOCAL/pids/svc-*.pid" >/dev/null; then
+  for file in "$ATES_LOCAL"/pids/svc-*.pid; do
+    kill -0 "$(cat "$file")" 2>/dev/null && die "aTES is already running (see .local/pids); stop it with: make down"
+    rm -f "$file"
+  done
+fi
+
+infra_before=$(ls "$ATES_LOCAL/pids")
+bash scripts/infra.sh ensure
+source "$ATES_LOCAL/infra.env"
+
+stop_all() {
+  trap - INT TERM EXIT
+  say "stopping aTES"
+  for file in "$ATES_LOCAL"/pids/svc-*.pid; do
+    [[ -e $file ]] && stop_pidfile "$file"
+  done
+  if [[ $infra_before != "$(ls "$ATES_LOCAL/pids")" ]]; then
+    bash scripts/infra.sh stop
+  fi
+}
+trap stop_all INT TERM EXIT
+
+say "creating the service databases"
+for entry in "${SERVICES[@]}"; do
+  service=${entry%%:*}
+  [[ $service == bff ]] && continue
+  exists=$(psql "$ATES_DATABASE_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'ates_$service'")
+  [[ $exists == 1 ]] || psql "$ATES_DATABASE_ADMIN_URL" -qc "CREATE DATABASE ates_$service"
+done
+
+say "building the services ($PROFILE)"
+if [[ $PROFILE == release ]]; then cargo build --release --bins; else cargo build --bins; fi
+bin="$ATES_ROOT/target/$PROFILE"
+
+for entry in "${SERVICES[@]}"; do
+  service=${entry%%:*}
+  port=${entry##*:}
+  DATABASE_URL="${ATES_DATABASE_ADMIN_URL%/*}/ates_$service" \
+    AMQP_URL="$ATES_AMQP_URL" \
+    GRPC_LISTEN_ADDR="127.0.0.1:$port" \
+    AUTH_URL="http://127.0.0.1:50051" \
+    LOG_FORMAT=json \
+    "$bin/$service-svc" >"$ATES_LOCAL/logs/$service.log" 2>&1 &
+  echo $! >"$ATES_LOCAL/pids/svc-$service.pid"
+done
+
+say "waiting for every service to report SERVING"
+for entry in "${SERVICES[@]}"; do
+  service=${entry%%:*}
+  port=${entry##*:}
+  for attempt in $(seq 1 300); do
+    "$bin/ates-healthcheck" "http://127.0.0.1:$port" 2>/dev/null && break
+    kill -0 "$(cat "$ATES_LOCAL/pids/svc-$service.pid")" 2>/dev/null \
+      || die "$service-svc exited; see .local/logs/$service.log"
+    ((attempt == 300)) && die "$service-svc is not SERVING after 60 s; see .local/logs/$service.log"
+    sleep 0.2
+  done
+done
+
+cat <<TEXT
+
+aTES is up.
+
+  service         gRPC endpoint            log
+  auth-svc        127.0.0.1:50051          .local/logs/auth.log
+  tracker-svc     127.0.0.1:50052          .local/logs/tracker.log
+  accounting-svc  127.0.0.1:50053          .local/logs/accounting.log
+  payouts-svc     127.0.0.1:50054          .local/logs/payouts.log
+  bff-svc         127.0.0.1:50055          .local/logs/bff.log
+  analytics-svc   127.0.0.1:50056          .local/logs/analytics.log
+
+  PostgreSQL      $ATES_DATABASE_ADMIN_URL
+  RabbitMQ        $ATES_AMQP_URL
+
+Call them with any gRPC client; reflection is on, so no proto files are needed. With buf
+(installed by 'make tools' into tools/node_modules):
+
+  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50052
+  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:50052/grpc.health.v1.Health/Check
+
+Ctrl-C here, or 'make down' from another terminal, stops everything 'make up' started.
+TEXT
+
+# Stay in the foreground until Ctrl-C, 'make down', or a service dying.
+while true; do
+  for entry in "${SERVICES[@]}"; do
+    service=${entry%%:*}
+    file="$ATES_LOCAL/pids/svc-$service.pid"
+    [[ -f $file ]] || { say "stopped from elsewhere"; exit 0; }
+    kill -0 "$(cat "$file")" 2>/dev/null || die "$service-svc exited; see .local/logs/$service.log"
+  done
+  sleep 1
+done
