@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use ates_testkit::{ChildProcess, HealthStatus, TcpGate, TestBroker, TestDatabase, wait_for_health};
+use ates_testkit::{
+    ChildProcess, HealthStatus, TcpGate, TestBroker, TestDatabase, wait_for_health,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_service_is_not_serving_until_database_and_broker_are_reachable() {
@@ -17,8 +19,16 @@ async fn the_service_is_not_serving_until_database_and_broker_are_reachable() {
     let broker_gate = TcpGate::closed(ates_testkit::socket_address_of(broker.url()).unwrap());
     let gated = |url: &str, port: u16| {
         let target = ates_testkit::socket_address_of(url).unwrap();
-        url.replacen(&format!("{}:{}", target.ip(), target.port()), &format!("127.0.0.1:{port}"), 1)
-            .replacen(&format!("localhost:{}", target.port()), &format!("127.0.0.1:{port}"), 1)
+        url.replacen(
+            &format!("{}:{}", target.ip(), target.port()),
+            &format!("127.0.0.1:{port}"),
+            1,
+        )
+        .replacen(
+            &format!("localhost:{}", target.port()),
+            &format!("127.0.0.1:{port}"),
+            1,
+        )
     };
     let port = ates_testkit::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
@@ -33,19 +43,34 @@ async fn the_service_is_not_serving_until_database_and_broker_are_reachable() {
     let mut service = ChildProcess::spawn("tracker-svc", command).unwrap();
 
     // Both closed: the server answers, and says it is not serving.
-    assert_eq!(wait_for_health(&endpoint, HealthStatus::NotServing, Duration::from_secs(30)).await, HealthStatus::NotServing);
+    assert_eq!(
+        wait_for_health(&endpoint, HealthStatus::NotServing, Duration::from_secs(30)).await,
+        HealthStatus::NotServing
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(ates_testkit::health_status(&endpoint, "").await, HealthStatus::NotServing);
+    assert_eq!(
+        ates_testkit::health_status(&endpoint, "").await,
+        HealthStatus::NotServing
+    );
 
     // The database alone is not enough.
     database_gate.open().await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(ates_testkit::health_status(&endpoint, "").await, HealthStatus::NotServing);
+    assert_eq!(
+        ates_testkit::health_status(&endpoint, "").await,
+        HealthStatus::NotServing
+    );
 
     // With the broker too, it becomes ready.
     broker_gate.open().await.unwrap();
-    assert_eq!(wait_for_health(&endpoint, HealthStatus::Serving, Duration::from_secs(30)).await, HealthStatus::Serving);
+    assert_eq!(
+        wait_for_health(&endpoint, HealthStatus::Serving, Duration::from_secs(30)).await,
+        HealthStatus::Serving
+    );
 
-    let status = service.terminate(Duration::from_secs(15)).await.expect("tracker-svc stops on SIGTERM");
+    let status = service
+        .terminate(Duration::from_secs(15))
+        .await
+        .expect("tracker-svc stops on SIGTERM");
     assert!(status.success(), "tracker-svc exited with {status}");
 }

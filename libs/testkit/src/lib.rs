@@ -21,7 +21,9 @@ pub fn socket_address_of(url: &str) -> anyhow::Result<std::net::SocketAddr> {
     use std::net::ToSocketAddrs as _;
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host_port)| host_port);
     host_port
         .to_socket_addrs()?
         .next()
