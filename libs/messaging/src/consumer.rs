@@ -1,7 +1,8 @@
 //! Consuming a queue through the inbox: each event applied at most once, acked after commit.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ates_contracts::ates::events::v1::EventEnvelope;
@@ -157,6 +158,10 @@ pub struct ConsumerConfig {
     pub prefetch: u16,
     /// Most deliveries applied in one database transaction.
     pub batch_size: usize,
+    /// Parallel sessions (channel and database connection each) on the queue. Events of one
+    /// queue are then applied in no guaranteed order, which handlers must accept anyway:
+    /// redeliveries already reorder them.
+    pub sessions: usize,
     /// Deliveries of a message whose handler keeps failing before it is parked.
     pub max_attempts: u32,
     /// Wait before a failed message goes back to the queue, times its delivery count.
@@ -169,8 +174,9 @@ pub struct ConsumerConfig {
 impl Default for ConsumerConfig {
     fn default() -> Self {
         Self {
-            prefetch: 256,
-            batch_size: 128,
+            prefetch: 512,
+            batch_size: 256,
+            sessions: 3,
             max_attempts: 5,
             retry_delay: Duration::from_millis(200),
             #[cfg(feature = "fault-injection")]
@@ -208,6 +214,13 @@ enum Outcome {
     Retry(String),
 }
 
+/// What is done with a delivery after its batch committed.
+enum Action {
+    Ack,
+    Park(String),
+    Requeue(Duration),
+}
+
 /// Why a batch's transaction did not commit. The batch is applied again (the inbox makes that
 /// safe) after a pause.
 #[derive(Debug, thiserror::Error)]
@@ -216,6 +229,9 @@ enum BatchError {
     Pool(String),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
+    /// A handler did not apply its event; the batch is applied again event by event.
+    #[error("a handler refused an event")]
+    HandlerRefused,
 }
 
 /// How a consuming session ended.
@@ -256,9 +272,22 @@ impl Consumer {
         self.amqp.topology.queue(&self.subscription)
     }
 
-    /// Consumes until `shutdown` is cancelled, reconnecting whenever the broker goes away.
-    /// Returns early only in the fault-injection crash.
+    /// Consumes until `shutdown` is cancelled with `ConsumerConfig::sessions` parallel sessions,
+    /// each reconnecting whenever the broker goes away. Returns early only in the
+    /// fault-injection crash.
     pub async fn run(self, shutdown: CancellationToken) {
+        let sessions = self.config.sessions.max(1);
+        let consumer = Arc::new(self);
+        let mut running = tokio::task::JoinSet::new();
+        for _ in 0..sessions {
+            let consumer = Arc::clone(&consumer);
+            let shutdown = shutdown.clone();
+            running.spawn(async move { consumer.run_session(shutdown).await });
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn run_session(&self, shutdown: CancellationToken) {
         let mut backoff = Backoff::default();
         let queue = self.queue();
         while !shutdown.is_cancelled() {
@@ -343,6 +372,8 @@ impl Consumer {
         mut consumer: lapin::Consumer,
         shutdown: &CancellationToken,
     ) -> SessionEnd {
+        // Deliveries of this channel waiting to be requeued; while any is, acks are one by one.
+        let pending_requeues = Arc::new(AtomicUsize::new(0));
         loop {
             let first = tokio::select! {
                 () = shutdown.cancelled() => return SessionEnd::Shutdown,
@@ -369,7 +400,7 @@ impl Consumer {
                 }
             }
             match self
-                .process_batch(queue, park_channel, batch, shutdown)
+                .process_batch(queue, park_channel, batch, &pending_requeues, shutdown)
                 .await
             {
                 Ok(()) => {}
@@ -383,6 +414,7 @@ impl Consumer {
         queue: &str,
         park_channel: &Channel,
         batch: Vec<Delivery>,
+        pending_requeues: &Arc<AtomicUsize>,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionEnd> {
         // Envelope and type checks need no database.
@@ -426,52 +458,81 @@ impl Consumer {
             return Err(SessionEnd::Crashed);
         }
 
+        // Decide first, act after: parks are confirmed before any ack.
+        let mut actions = Vec::with_capacity(batch.len());
         for (delivery, outcome) in batch.into_iter().zip(outcomes) {
-            let park_reason = match outcome {
+            let action = match outcome {
                 Outcome::Applied => {
                     ConsumerStats::add(&self.stats.applied);
-                    None
+                    Action::Ack
                 }
                 Outcome::AlreadyApplied => {
                     ConsumerStats::add(&self.stats.already_applied);
-                    None
+                    Action::Ack
                 }
-                Outcome::Park(reason) => Some(reason),
+                Outcome::Park(reason) => Action::Park(reason),
                 Outcome::Retry(reason) => {
                     let attempts = delivery_count(&delivery) + 1;
                     if attempts >= self.config.max_attempts {
-                        Some(format!(
+                        Action::Park(format!(
                             "handler failed {attempts} times; last error: {reason}"
                         ))
                     } else {
                         tracing::warn!(queue = %queue, attempt = attempts, reason = %reason, "event failed; it will be delivered again");
-                        ConsumerStats::add(&self.stats.retried);
-                        // Requeue after a pause, without holding up the deliveries behind it.
-                        let delay = self.config.retry_delay * attempts;
-                        tokio::spawn(async move {
-                            tokio::time::sleep(delay).await;
-                            let requeue = BasicNackOptions {
-                                requeue: true,
-                                ..BasicNackOptions::default()
-                            };
-                            // If the channel is gone the broker requeues the message itself.
-                            let _ = delivery.acker.nack(requeue).await;
-                        });
-                        continue;
+                        Action::Requeue(self.config.retry_delay * attempts)
                     }
                 }
             };
-            if let Some(reason) = park_reason {
-                self.park(park_channel, queue, &delivery, &reason)
+            actions.push((delivery, action));
+        }
+        for (delivery, action) in &actions {
+            if let Action::Park(reason) = action {
+                self.park(park_channel, queue, delivery, reason)
                     .await
                     .map_err(SessionEnd::Broker)?;
                 ConsumerStats::add(&self.stats.parked);
             }
-            delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .map_err(SessionEnd::Broker)?;
+        }
+        // One ack for the whole batch when nothing on this channel waits to be requeued:
+        // `multiple` acks every earlier delivery of the channel too.
+        let requeues = actions
+            .iter()
+            .any(|(_, action)| matches!(action, Action::Requeue(_)));
+        if !requeues && AtomicUsize::load(pending_requeues, Ordering::Acquire) == 0 {
+            if let Some((last, _)) = actions.last() {
+                last.acker
+                    .ack(BasicAckOptions { multiple: true })
+                    .await
+                    .map_err(SessionEnd::Broker)?;
+            }
+            return Ok(());
+        }
+        for (delivery, action) in actions {
+            match action {
+                Action::Ack | Action::Park(_) => {
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions::default())
+                        .await
+                        .map_err(SessionEnd::Broker)?;
+                }
+                Action::Requeue(delay) => {
+                    ConsumerStats::add(&self.stats.retried);
+                    // Requeue after a pause, without holding up the deliveries behind it.
+                    pending_requeues.fetch_add(1, Ordering::AcqRel);
+                    let pending_requeues = Arc::clone(pending_requeues);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let requeue = BasicNackOptions {
+                            requeue: true,
+                            ..BasicNackOptions::default()
+                        };
+                        // If the channel is gone the broker requeues the message itself.
+                        let _ = delivery.acker.nack(requeue).await;
+                        pending_requeues.fetch_sub(1, Ordering::AcqRel);
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -488,66 +549,133 @@ impl Consumer {
             .get()
             .await
             .map_err(|error| BatchError::Pool(error.to_string()))?;
+        match self.apply_all_or_nothing(&mut conn, queue, parsed).await {
+            Ok(outcomes) => Ok(outcomes),
+            // A handler refused or failed: apply again, one savepoint per event, so that only
+            // that event is set aside or retried.
+            Err(BatchError::HandlerRefused) => {
+                self.apply_one_by_one(&mut conn, queue, parsed).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The fast path: one inbox statement for the whole batch, then every handler, in one
+    /// transaction without savepoints. Any handler error rolls the whole batch back.
+    async fn apply_all_or_nothing(
+        &self,
+        conn: &mut AsyncPgConnection,
+        queue: &str,
+        parsed: &[Result<ReceivedEvent, String>],
+    ) -> Result<Vec<Outcome>, BatchError> {
         let handler = &self.handler;
-        let outcomes = conn
-            .transaction::<Vec<Outcome>, BatchError, _>(async |conn| {
-                let mut outcomes = Vec::with_capacity(parsed.len());
-                for parsed_event in parsed {
-                    let event = match parsed_event {
-                        Ok(event) => event,
-                        Err(reason) => {
-                            outcomes.push(Outcome::Park(reason.clone()));
-                            continue;
-                        }
-                    };
-                    let span = tracing::info_span!(
-                        "consume event",
-                        messaging.system = "rabbitmq",
-                        messaging.destination = %queue,
-                        event.id = %event.event_id,
-                        event.type = %event.event_type,
-                    );
-                    ates_telemetry::set_remote_parent(&span, &event.traceparent, &event.tracestate);
-                    let result = conn
-                        .transaction::<bool, SavepointError, _>(async |conn| {
-                            let inserted = diesel::insert_into(inbox_events::table)
-                                .values((
-                                    inbox_events::event_id.eq(event.event_id),
-                                    inbox_events::event_type.eq(&event.event_type),
-                                    inbox_events::queue.eq(queue),
-                                ))
-                                .on_conflict_do_nothing()
-                                .execute(conn)
-                                .await?;
-                            if inserted == 0 {
-                                return Ok(false);
-                            }
-                            handler
-                                .handle(conn, event)
-                                .await
-                                .map_err(SavepointError::Handler)?;
-                            Ok(true)
-                        })
-                        .instrument(span)
-                        .await;
-                    outcomes.push(match result {
-                        Ok(true) => Outcome::Applied,
-                        Ok(false) => Outcome::AlreadyApplied,
-                        Err(SavepointError::Handler(HandlerError::Rejected(reason))) => {
-                            Outcome::Park(reason)
-                        }
-                        Err(SavepointError::Handler(HandlerError::Failed(reason))) => {
-                            Outcome::Retry(reason)
-                        }
-                        Err(SavepointError::Database(error)) => {
-                            return Err(BatchError::Database(error));
-                        }
-                    });
+        conn.transaction::<Vec<Outcome>, BatchError, _>(async |conn| {
+            let rows: Vec<_> = parsed
+                .iter()
+                .filter_map(|parsed_event| parsed_event.as_ref().ok())
+                .map(|event| {
+                    (
+                        inbox_events::event_id.eq(event.event_id),
+                        inbox_events::event_type.eq(&event.event_type),
+                        inbox_events::queue.eq(queue),
+                    )
+                })
+                .collect();
+            let mut fresh: HashSet<Uuid> = if rows.is_empty() {
+                HashSet::new()
+            } else {
+                diesel::insert_into(inbox_events::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .returning(inbox_events::event_id)
+                    .get_results(conn)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            let mut outcomes = Vec::with_capacity(parsed.len());
+            for parsed_event in parsed {
+                let event = match parsed_event {
+                    Ok(event) => event,
+                    Err(reason) => {
+                        outcomes.push(Outcome::Park(reason.clone()));
+                        continue;
+                    }
+                };
+                // `remove`, so a second copy of an event in the same batch counts as applied.
+                if !fresh.remove(&event.event_id) {
+                    outcomes.push(Outcome::AlreadyApplied);
+                    continue;
                 }
-                Ok(outcomes)
-            })
-            .await?;
-        Ok(outcomes)
+                handler
+                    .handle(conn, event)
+                    .instrument(event_span(queue, event))
+                    .await
+                    .map_err(|_| BatchError::HandlerRefused)?;
+                outcomes.push(Outcome::Applied);
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    /// The careful path: each event in a savepoint of its own.
+    async fn apply_one_by_one(
+        &self,
+        conn: &mut AsyncPgConnection,
+        queue: &str,
+        parsed: &[Result<ReceivedEvent, String>],
+    ) -> Result<Vec<Outcome>, BatchError> {
+        let handler = &self.handler;
+        conn.transaction::<Vec<Outcome>, BatchError, _>(async |conn| {
+            let mut outcomes = Vec::with_capacity(parsed.len());
+            for parsed_event in parsed {
+                let event = match parsed_event {
+                    Ok(event) => event,
+                    Err(reason) => {
+                        outcomes.push(Outcome::Park(reason.clone()));
+                        continue;
+                    }
+                };
+                let result = conn
+                    .transaction::<bool, SavepointError, _>(async |conn| {
+                        let inserted = diesel::insert_into(inbox_events::table)
+                            .values((
+                                inbox_events::event_id.eq(event.event_id),
+                                inbox_events::event_type.eq(&event.event_type),
+                                inbox_events::queue.eq(queue),
+                            ))
+                            .on_conflict_do_nothing()
+                            .execute(conn)
+                            .await?;
+                        if inserted == 0 {
+                            return Ok(false);
+                        }
+                        handler
+                            .handle(conn, event)
+                            .await
+                            .map_err(SavepointError::Handler)?;
+                        Ok(true)
+                    })
+                    .instrument(event_span(queue, event))
+                    .await;
+                outcomes.push(match result {
+                    Ok(true) => Outcome::Applied,
+                    Ok(false) => Outcome::AlreadyApplied,
+                    Err(SavepointError::Handler(HandlerError::Rejected(reason))) => {
+                        Outcome::Park(reason)
+                    }
+                    Err(SavepointError::Handler(HandlerError::Failed(reason))) => {
+                        Outcome::Retry(reason)
+                    }
+                    Err(SavepointError::Database(error)) => {
+                        return Err(BatchError::Database(error));
+                    }
+                });
+            }
+            Ok(outcomes)
+        })
+        .await
     }
 
     /// Sets a delivery aside in the queue's dead-letter queue with its reason, and waits for the
@@ -612,6 +740,19 @@ impl From<diesel::result::Error> for SavepointError {
     fn from(error: diesel::result::Error) -> Self {
         SavepointError::Database(error)
     }
+}
+
+/// The span an event is applied in: a child of the producer's trace.
+fn event_span(queue: &str, event: &ReceivedEvent) -> tracing::Span {
+    let span = tracing::info_span!(
+        "consume event",
+        messaging.system = "rabbitmq",
+        messaging.destination = %queue,
+        event.id = %event.event_id,
+        event.type = %event.event_type,
+    );
+    ates_telemetry::set_remote_parent(&span, &event.traceparent, &event.tracestate);
+    span
 }
 
 /// How often the broker delivered this message before (0 on the first delivery).

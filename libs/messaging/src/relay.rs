@@ -25,19 +25,20 @@ use crate::{CONTENT_TYPE, DbPool, Outbox};
 pub struct RelayConfig {
     /// Most events claimed, published and marked in one database transaction.
     pub batch_size: i64,
+    /// Parallel publishing sessions (broker channel and database connection each); they share
+    /// the outbox through `SKIP LOCKED`.
+    pub sessions: usize,
     /// How often the outbox is polled when no commit woke the relay (rows written by another
     /// process of the same service are found this way).
     pub poll_interval: Duration,
-    /// How long published rows are kept before they are deleted.
-    pub retention: Duration,
 }
 
 impl Default for RelayConfig {
     fn default() -> Self {
         Self {
-            batch_size: 500,
+            batch_size: 1000,
+            sessions: 2,
             poll_interval: Duration::from_millis(250),
-            retention: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -111,8 +112,21 @@ impl Relay {
         }
     }
 
-    /// Publishes until `shutdown` is cancelled, reconnecting to the broker whenever it goes away.
+    /// Publishes until `shutdown` is cancelled with `RelayConfig::sessions` parallel sessions,
+    /// each reconnecting to the broker whenever it goes away.
     pub async fn run(self, shutdown: CancellationToken) {
+        let sessions = self.config.sessions.max(1);
+        let relay = Arc::new(self);
+        let mut running = tokio::task::JoinSet::new();
+        for _ in 0..sessions {
+            let relay = Arc::clone(&relay);
+            let shutdown = shutdown.clone();
+            running.spawn(async move { relay.run_session(shutdown).await });
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn run_session(&self, shutdown: CancellationToken) {
         let mut backoff = Backoff::default();
         while !shutdown.is_cancelled() {
             let session = tokio::select! {
@@ -162,7 +176,6 @@ impl Relay {
         shutdown: &CancellationToken,
     ) -> Result<(), lapin::Error> {
         let mut database_backoff = Backoff::default();
-        let mut last_prune = tokio::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
@@ -180,12 +193,6 @@ impl Relay {
                     tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay cannot read the outbox");
                     sleep_or_shutdown(delay, shutdown).await;
                     continue;
-                }
-            }
-            if last_prune.elapsed() > Duration::from_secs(60) {
-                last_prune = tokio::time::Instant::now();
-                if let Err(error) = self.prune_published().await {
-                    tracing::warn!(error = %error, "relay could not prune published events");
                 }
             }
             // Nothing pending: wait for a commit, the poll interval, or the end.
@@ -244,8 +251,9 @@ impl Relay {
                         }
                     }
                     if mark {
-                        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&confirmed_ids)))
-                            .set(outbox_events::published_at.eq(Utc::now()))
+                        // Published rows leave the outbox: the broker and the consumers' inboxes
+                        // hold them from here on.
+                        diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(&confirmed_ids)))
                             .execute(conn)
                             .await?;
                         Ok(confirmed_ids.len())
@@ -259,21 +267,6 @@ impl Relay {
             other => other,
         }
     }
-
-    async fn prune_published(&self) -> Result<(), RelayError> {
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|error| RelayError::Pool(error.to_string()))?;
-        let cutoff = Utc::now()
-            - chrono::Duration::from_std(self.config.retention)
-                .unwrap_or(chrono::Duration::days(1));
-        diesel::delete(outbox_events::table.filter(outbox_events::published_at.lt(cutoff)))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
-    }
 }
 
 async fn claim(
@@ -281,7 +274,6 @@ async fn claim(
     batch_size: i64,
 ) -> Result<Vec<PendingEvent>, diesel::result::Error> {
     outbox_events::table
-        .filter(outbox_events::published_at.is_null())
         .filter(outbox_events::next_attempt_at.le(Utc::now()))
         .order(outbox_events::id)
         .limit(batch_size)

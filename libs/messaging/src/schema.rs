@@ -14,7 +14,6 @@ diesel::table! {
         publish_attempts -> Int4,
         next_attempt_at -> Timestamptz,
         last_error -> Nullable<Text>,
-        published_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,5 +1,6 @@
 -- The transactional outbox: a service inserts events here in the same transaction as the change
--- that caused them; the relay publishes them and marks them published after the broker confirms.
+-- that caused them; the relay publishes them and deletes them once the broker has confirmed them.
+-- A row here is an event not yet confirmed by the broker.
 CREATE TABLE outbox_events (
     -- Insertion order only. The relay never uses it as a cursor: identity values are taken before
     -- commit, so rows commit out of order.
@@ -15,12 +16,8 @@ CREATE TABLE outbox_events (
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     publish_attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    last_error TEXT,
-    published_at TIMESTAMPTZ
+    last_error TEXT
 );
-
-CREATE INDEX outbox_events_unpublished ON outbox_events (id) WHERE published_at IS NULL;
-CREATE INDEX outbox_events_published_at ON outbox_events (published_at) WHERE published_at IS NOT NULL;
 
 -- The inbox: the ids of the events a consumer applied, inserted in the same transaction as the
 -- event's effect. An id already here means the event was applied; the delivery is only acked.
