@@ -104,11 +104,33 @@ pub enum HandlerError {
     /// `ConsumerConfig::max_attempts` deliveries.
     #[error("failed: {0}")]
     Failed(String),
+    /// The database could not apply it now (a lost connection, a serialization failure, a
+    /// deadlock with a parallel session): the whole batch is applied again after a pause, and
+    /// this does not count as an attempt. Money events must never be parked for contention.
+    #[error("transient: {0}")]
+    Transient(String),
 }
 
 impl From<diesel::result::Error> for HandlerError {
     fn from(error: diesel::result::Error) -> Self {
-        HandlerError::Failed(error.to_string())
+        use diesel::result::{DatabaseErrorKind, Error};
+        let transient = match &error {
+            Error::DatabaseError(
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection,
+                _,
+            ) => true,
+            // PostgreSQL's 40P01 has no kind of its own in diesel.
+            Error::DatabaseError(_, information) => {
+                information.message().starts_with("deadlock detected")
+            }
+            Error::BrokenTransactionManager => true,
+            _ => false,
+        };
+        if transient {
+            HandlerError::Transient(error.to_string())
+        } else {
+            HandlerError::Failed(error.to_string())
+        }
     }
 }
 
@@ -232,6 +254,9 @@ enum BatchError {
     /// A handler did not apply its event; the batch is applied again event by event.
     #[error("a handler refused an event")]
     HandlerRefused,
+    /// A handler hit a transient database condition; the batch is applied again later.
+    #[error("transient: {0}")]
+    Transient(String),
 }
 
 /// How a consuming session ended.
@@ -667,6 +692,9 @@ impl Consumer {
                     }
                     Err(SavepointError::Handler(HandlerError::Failed(reason))) => {
                         Outcome::Retry(reason)
+                    }
+                    Err(SavepointError::Handler(HandlerError::Transient(reason))) => {
+                        return Err(BatchError::Transient(reason));
                     }
                     Err(SavepointError::Database(error)) => {
                         return Err(BatchError::Database(error));

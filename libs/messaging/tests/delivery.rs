@@ -197,6 +197,21 @@ async fn a_poison_message_is_parked_with_its_reason_and_the_messages_after_it_ar
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_transient_database_condition_is_retried_past_the_attempt_limit_and_never_parked() {
+    let harness = Harness::new().await;
+    harness.start_relay();
+    let stats = harness.start_consumer();
+    harness
+        .record_committed("contended", support::CONTENDED_REWARD_CENTS)
+        .await;
+    harness.wait_for_effects("contended", 1).await;
+    assert!(support::TRANSIENT_FAILURES > support::fast_retries().max_attempts);
+    assert_eq!(ConsumerStats::get(&stats.parked), 0);
+    assert_eq!(ConsumerStats::get(&stats.applied), 1);
+    assert_eq!(harness.effects_of("contended").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_types_versions_and_garbage_are_parked_and_the_consumer_keeps_running() {
     let harness = Harness::new().await;
     harness.start_relay();

@@ -24,6 +24,12 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// A reward of this amount makes the test handler fail every time.
 pub const POISON_REWARD_CENTS: i64 = -1;
 
+/// A reward of this amount makes the test handler meet a transient database condition the
+/// first [`TRANSIENT_FAILURES`] times.
+pub const CONTENDED_REWARD_CENTS: i64 = -2;
+pub const TRANSIENT_FAILURES: u32 = 6;
+static TRANSIENT_FAILURES_SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 pub struct Harness {
     pub database: TestDatabase,
     pub broker: TestBroker,
@@ -215,6 +221,14 @@ impl Handler for TestHandler {
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let completed: TaskCompleted = event.decode()?;
+            if completed.reward_cents == CONTENDED_REWARD_CENTS
+                && TRANSIENT_FAILURES_SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                    < TRANSIENT_FAILURES
+            {
+                return Err(HandlerError::Transient(
+                    "deadlock detected (simulated)".to_owned(),
+                ));
+            }
             if completed.reward_cents == POISON_REWARD_CENTS {
                 return Err(HandlerError::Failed(
                     "the test handler always fails on this reward".to_owned(),
