@@ -238,6 +238,38 @@ pub fn subscriptions_fed_by(service: Service) -> Vec<Subscription> {
         .collect()
 }
 
+/// The routing table as Markdown: `proto/EVENTS.md` is this text, checked by a test.
+pub fn render_markdown() -> String {
+    let mut text = String::from(
+        "# aTES events and their routing\n\n\
+         Generated from `libs/contracts/src/routing.rs` (the one place routing is written down); a test\n\
+         fails when this file is stale. Regenerate with `ATES_BLESS=1 cargo test -p ates-contracts`.\n\n\
+         Every message body is an `ates.events.v1.EventEnvelope` (see `ates/events/v1/envelope.proto`)\n\
+         whose `payload` is the event below. Exchanges are durable topic exchanges; the routing key is\n\
+         the event's fully qualified type, so a new schema version is a new key. Each consuming service\n\
+         has one durable quorum queue per exchange, named `<service>.<exchange>`, with a dead-letter\n\
+         queue `<queue>.dead-letter` behind the `ates.dead-letter` exchange.\n\n\
+         | event (routing key) | exchange | producer | consumers |\n\
+         |---|---|---|---|\n",
+    );
+    for route in ROUTES {
+        let consumers: Vec<&str> = route.consumers.iter().map(|service| service.binary_name()).collect();
+        text.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            route.event_type,
+            route.exchange,
+            route.producer.binary_name(),
+            consumers.join(", ")
+        ));
+    }
+    text.push_str("\n## Queues\n\n| queue | bound to |\n|---|---|\n");
+    for subscription in subscriptions() {
+        let keys: Vec<String> = subscription.event_types.iter().map(|key| format!("`{key}`")).collect();
+        text.push_str(&format!("| `{}` | {} |\n", subscription.queue(), keys.join(", ")));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +333,20 @@ mod tests {
                 assert!(!subscription.event_types.contains(&route.event_type));
             }
         }
+    }
+
+    #[test]
+    fn events_md_shows_the_routing_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/EVENTS.md");
+        let rendered = render_markdown();
+        if std::env::var_os("ATES_BLESS").is_some() {
+            std::fs::write(&path, &rendered).expect("write proto/EVENTS.md");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == rendered,
+            "proto/EVENTS.md is stale; regenerate it with ATES_BLESS=1 cargo test -p ates-contracts"
+        );
     }
 
     #[test]
