@@ -74,3 +74,21 @@ async fn the_service_is_not_serving_until_database_and_broker_are_reachable() {
         .expect("tracker-svc stops on SIGTERM");
     assert!(status.success(), "tracker-svc exited with {status}");
 }
+
+#[test]
+fn in_production_a_missing_setting_stops_the_service_naming_it() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracker-svc"))
+        .env_clear()
+        .env("ATES_PROFILE", "production")
+        .env("LOG_FORMAT", "text")
+        .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f")
+        .env("AUTH_URL", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("missing environment variable DATABASE_URL"),
+        "{stderr}"
+    );
+}

@@ -253,7 +253,11 @@ pub fn render_markdown() -> String {
          |---|---|---|---|\n",
     );
     for route in ROUTES {
-        let consumers: Vec<&str> = route.consumers.iter().map(|service| service.binary_name()).collect();
+        let consumers: Vec<&str> = route
+            .consumers
+            .iter()
+            .map(|service| service.binary_name())
+            .collect();
         text.push_str(&format!(
             "| `{}` | `{}` | {} | {} |\n",
             route.event_type,
@@ -264,8 +268,16 @@ pub fn render_markdown() -> String {
     }
     text.push_str("\n## Queues\n\n| queue | bound to |\n|---|---|\n");
     for subscription in subscriptions() {
-        let keys: Vec<String> = subscription.event_types.iter().map(|key| format!("`{key}`")).collect();
-        text.push_str(&format!("| `{}` | {} |\n", subscription.queue(), keys.join(", ")));
+        let keys: Vec<String> = subscription
+            .event_types
+            .iter()
+            .map(|key| format!("`{key}`"))
+            .collect();
+        text.push_str(&format!(
+            "| `{}` | {} |\n",
+            subscription.queue(),
+            keys.join(", ")
+        ));
     }
     text
 }

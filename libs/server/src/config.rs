@@ -11,6 +11,8 @@ use std::time::Duration;
 use ates_contracts::routing::Service;
 use secrecy::SecretString;
 
+use crate::ServiceSpec;
+
 /// A configuration value is missing or malformed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -89,8 +91,10 @@ pub const fn default_port(service: Service) -> u16 {
 }
 
 impl ServiceConfig {
-    /// Reads the configuration of `service` from the process environment.
-    pub fn from_env(service: Service) -> Result<Self, ConfigError> {
+    /// Reads the configuration of a service from the process environment. In production the
+    /// database and broker URLs are required only when the service uses them.
+    pub fn from_env(spec: &ServiceSpec) -> Result<Self, ConfigError> {
+        let service = spec.service;
         let production = match std::env::var("ATES_PROFILE").as_deref() {
             Ok("production") => true,
             Ok("local") | Err(_) => false,

@@ -6,7 +6,7 @@
 //! A service's `main` is a few lines:
 //!
 //! ```ignore
-//! let config = ServiceConfig::from_env(Service::Tracker)?;
+//! let config = ServiceConfig::from_env(&spec())?;
 //! let application = Application::build(spec(), config).await?;
 //! application.run_until_stopped(routes, consumers).await
 //! ```
@@ -25,7 +25,7 @@ where
 {
     let telemetry = ates_telemetry::init(spec.service.binary_name())?;
     let result = async {
-        let config = ServiceConfig::from_env(spec.service)?;
+        let config = ServiceConfig::from_env(&spec)?;
         let application = Application::build(spec, config).await?;
         let wiring = routes(&application)?;
         application.run_until_stopped(wiring).await
