@@ -23,5 +23,3 @@ else
   warn "cargo-nextest is not installed; running cargo test"
   cargo test --workspace --no-fail-fast "$@"
 fi
-# Doc tests: nextest does not run them.
-cargo test --workspace --doc --quiet

@@ -5,7 +5,7 @@
 //!
 //! A service's `main` is a few lines:
 //!
-//! ```ignore
+//! ```text
 //! let config = ServiceConfig::from_env(&spec())?;
 //! let application = Application::build(spec(), config).await?;
 //! application.run_until_stopped(routes, consumers).await

@@ -68,7 +68,7 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<&Claims, Status> {
 
 /// The caller's claims if its role is one of `allowed`; PERMISSION_DENIED otherwise.
 ///
-/// ```ignore
+/// ```text
 /// let caller = require_role(&request, &[Role::Admin, Role::Manager])?;
 /// ```
 pub fn require_role<'r, T>(
