@@ -29,7 +29,8 @@ stop_all() {
     bash scripts/infra.sh stop
   fi
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'stop_all; exit 0' INT TERM
 
 say "creating the service databases"
 for entry in "${SERVICES[@]}"; do
@@ -51,7 +52,7 @@ for entry in "${SERVICES[@]}"; do
     GRPC_LISTEN_ADDR="127.0.0.1:$port" \
     AUTH_URL="http://127.0.0.1:50051" \
     LOG_FORMAT=json \
-    "$bin/$service-svc" >"$ATES_LOCAL/logs/$service.log" 2>&1 &
+    setsid "$bin/$service-svc" >"$ATES_LOCAL/logs/$service.log" 2>&1 &
   echo $! >"$ATES_LOCAL/pids/svc-$service.pid"
 done
 
@@ -92,7 +93,8 @@ Call them with any gRPC client; reflection is on, so no proto files are needed. 
 Ctrl-C here, or 'make down' from another terminal, stops everything 'make up' started.
 TEXT
 
-# Stay in the foreground until Ctrl-C, 'make down', or a service dying.
+# Stay in the foreground until Ctrl-C, 'make down', or a service dying. The services run in
+# process groups of their own, so Ctrl-C reaches this script, which stops them in order.
 while true; do
   for entry in "${SERVICES[@]}"; do
     service=${entry%%:*}
