@@ -49,3 +49,21 @@ stop_pidfile() {
   fi
   rm -f "$file"
 }
+
+# Find or start PostgreSQL and RabbitMQ, export their URLs (also as the tests' ATES_TEST_*), and
+# stop at exit whatever this call had to start.
+use_infrastructure() {
+  ATES_INFRA_BEFORE=$(ls "$ATES_LOCAL/pids")
+  bash "$ATES_ROOT/scripts/infra.sh" ensure
+  set -a
+  source "$ATES_LOCAL/infra.env"
+  set +a
+  export ATES_TEST_DATABASE_URL="$ATES_DATABASE_ADMIN_URL" ATES_TEST_AMQP_URL="$ATES_AMQP_URL"
+  trap 'stop_infrastructure_we_started' EXIT
+}
+
+stop_infrastructure_we_started() {
+  if [[ $ATES_INFRA_BEFORE != "$(ls "$ATES_LOCAL/pids")" ]]; then
+    bash "$ATES_ROOT/scripts/infra.sh" stop
+  fi
+}

@@ -4,19 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
-
-infra_before=$(ls "$ATES_LOCAL/pids")
-bash scripts/infra.sh ensure
-source "$ATES_LOCAL/infra.env"
-cleanup() {
-  if [[ $infra_before != "$(ls "$ATES_LOCAL/pids")" ]]; then
-    bash scripts/infra.sh stop
-  fi
-}
-trap cleanup EXIT
-
-export ATES_TEST_DATABASE_URL="$ATES_DATABASE_ADMIN_URL"
-export ATES_TEST_AMQP_URL="$ATES_AMQP_URL"
+use_infrastructure
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -15,9 +15,7 @@ if compgen -G "$ATES_LOCAL/pids/svc-*.pid" >/dev/null; then
   done
 fi
 
-infra_before=$(ls "$ATES_LOCAL/pids")
-bash scripts/infra.sh ensure
-source "$ATES_LOCAL/infra.env"
+use_infrastructure
 
 stop_all() {
   trap - INT TERM EXIT
@@ -25,9 +23,7 @@ stop_all() {
   for file in "$ATES_LOCAL"/pids/svc-*.pid; do
     [[ -e $file ]] && stop_pidfile "$file"
   done
-  if [[ $infra_before != "$(ls "$ATES_LOCAL/pids")" ]]; then
-    bash scripts/infra.sh stop
-  fi
+  stop_infrastructure_we_started
 }
 trap stop_all EXIT
 trap 'stop_all; exit 0' INT TERM

@@ -71,36 +71,26 @@ impl Drop for TestBroker {
         let url = self.url.clone();
         let queues = std::mem::take(&mut self.queues);
         let exchanges = std::mem::take(&mut self.exchanges);
-        let cleaner = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        crate::run_to_completion_elsewhere(async move {
+            let Ok(connection) = Connection::connect(&url, ConnectionProperties::default()).await
             else {
                 return;
             };
-            runtime.block_on(async {
-                let Ok(connection) =
-                    Connection::connect(&url, ConnectionProperties::default()).await
-                else {
-                    return;
-                };
-                let Ok(channel) = connection.create_channel().await else {
-                    return;
-                };
-                for queue in queues {
-                    let _ = channel
-                        .queue_delete(queue.into(), QueueDeleteOptions::default())
-                        .await;
-                }
-                for exchange in exchanges {
-                    let _ = channel
-                        .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
-                        .await;
-                }
-                let _ = connection.close(200, "test done".into()).await;
-            });
+            let Ok(channel) = connection.create_channel().await else {
+                return;
+            };
+            for queue in queues {
+                let _ = channel
+                    .queue_delete(queue.into(), QueueDeleteOptions::default())
+                    .await;
+            }
+            for exchange in exchanges {
+                let _ = channel
+                    .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                    .await;
+            }
+            let _ = connection.close(200, "test done".into()).await;
         });
-        let _ = cleaner.join();
     }
 }
 

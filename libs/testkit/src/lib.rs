@@ -30,6 +30,23 @@ pub fn socket_address_of(url: &str) -> anyhow::Result<std::net::SocketAddr> {
         .ok_or_else(|| anyhow::anyhow!("{host_port} does not resolve"))
 }
 
+/// Runs `cleanup` to completion on a thread and runtime of its own. `Drop` implementations use
+/// it: they may run inside a runtime that is shutting down, where nothing can be awaited.
+pub(crate) fn run_to_completion_elsewhere<F>(cleanup: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let worker = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(cleanup);
+        }
+    });
+    let _ = worker.join();
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
