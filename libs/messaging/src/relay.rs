@@ -299,22 +299,21 @@ async fn publish_all(
     topology: &crate::Topology,
     pending: &[PendingEvent],
 ) -> Result<Vec<Outcome>, lapin::Error> {
-    let mut confirms = Vec::with_capacity(pending.len());
-    for event in pending {
-        let confirm = channel
-            .basic_publish(
-                topology.exchange(&event.exchange).into(),
-                event.routing_key.clone().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..BasicPublishOptions::default()
-                },
-                &event.envelope,
-                properties(event),
-            )
-            .await?;
-        confirms.push(confirm);
-    }
+    // All publishes are issued together (each one's first poll queues its frames in order), so
+    // the batch does not wait for the connection's I/O loop once per message.
+    let publishes = pending.iter().map(|event| {
+        channel.basic_publish(
+            topology.exchange(&event.exchange).into(),
+            event.routing_key.clone().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            &event.envelope,
+            properties(event),
+        )
+    });
+    let confirms = futures::future::try_join_all(publishes).await?;
     join_all(confirms)
         .await
         .into_iter()
