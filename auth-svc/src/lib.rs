@@ -1,6 +1,17 @@
-//! aTES auth-svc: accounts, beak sign-in, signing keys and account events.
+//! aTES auth-svc: accounts, beak sign-in to JWT, signing keys and account events.
 //!
-//! This service is not built yet: today it is the shared skeleton every aTES service has (gRPC
-//! server with health and reflection, readiness, graceful shutdown, its database migrated, its queues declared). See the README's service table.
+//! - `domain/`: emails, beaks and their keyed digests, sign-in throttling (no I/O).
+//! - `storage/`: the accounts table.
+//! - `keys`: Ed25519 signing keys, encrypted at rest, rotated on request.
+//! - `accounts`: account changes, each committed with its events.
+//! - `grpc/`: `ates.auth.v1.AuthService`.
+//! - `app`: wiring into the shared service process.
 
+pub mod accounts;
 pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod keys;
+pub mod storage;

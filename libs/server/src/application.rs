@@ -61,7 +61,14 @@ pub struct Wiring {
     pub consumers: Vec<(Subscription, Arc<dyn Handler>)>,
     /// Verifies access tokens; `None` means auth's keys fetched over gRPC from `AUTH_URL`.
     pub verifier: Option<Arc<Verifier>>,
+    /// Runs once the database is migrated and the broker reachable, before the service reports
+    /// SERVING; retried with back-off until it succeeds.
+    pub on_ready: Option<StartupTask>,
 }
+
+/// Work a service does at start-up once its infrastructure is there.
+pub type StartupTask =
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
 impl std::fmt::Debug for Wiring {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,6 +184,7 @@ impl Application {
             mut routes,
             consumers,
             verifier,
+            on_ready,
         } = wiring;
         routes
             .add_service(health_service)
@@ -224,6 +232,11 @@ impl Application {
             let mut inner_workers = JoinSet::new();
             workers.spawn(async move {
                 if !become_ready(&spec, &config, &amqp, &shutdown).await {
+                    return;
+                }
+                if let Some(task) = on_ready
+                    && !run_startup_task(&task, &shutdown).await
+                {
                     return;
                 }
                 if spec.uses_broker && !routing::exchanges_produced_by(spec.service).is_empty() {
@@ -365,6 +378,23 @@ async fn become_ready(
         }
         if database_ready && broker_ready {
             return true;
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+}
+
+/// Runs the service's start-up task until it succeeds; false when shutdown came first.
+async fn run_startup_task(task: &StartupTask, shutdown: &CancellationToken) -> bool {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        match task().await {
+            Ok(()) => return true,
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "start-up task failed; retrying")
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return false,

@@ -76,6 +76,8 @@ pub struct ServiceConfig {
     pub token_audience: String,
     /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight calls get after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `ATES_PROFILE=production`: no local defaults for infrastructure and secrets.
+    pub production: bool,
 }
 
 /// The default gRPC port of each service.
@@ -140,6 +142,28 @@ impl ServiceConfig {
             token_issuer: env_or("TOKEN_ISSUER", "ates-auth")?,
             token_audience: env_or("TOKEN_AUDIENCE", "ates")?,
             shutdown_grace: Duration::from_secs(env_or("SHUTDOWN_GRACE_SECONDS", "10")?),
+            production,
         })
+    }
+
+    /// A secret setting: required in production; locally `local_default`, which is public and
+    /// therefore only fit for a developer's machine.
+    pub fn secret(
+        &self,
+        key: &'static str,
+        local_default: &str,
+    ) -> Result<SecretString, ConfigError> {
+        let value: String = if self.production {
+            env_required(key)?
+        } else {
+            env_or(key, local_default)?
+        };
+        if value.is_empty() {
+            return Err(ConfigError::Invalid {
+                key,
+                reason: "must not be empty".to_owned(),
+            });
+        }
+        Ok(SecretString::from(value))
     }
 }

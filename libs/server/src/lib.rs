@@ -14,7 +14,7 @@
 mod application;
 mod config;
 
-pub use application::{Application, ServiceSpec, Wiring};
+pub use application::{Application, ServiceSpec, StartupTask, Wiring};
 pub use config::{ConfigError, ServiceConfig, env_or, env_required};
 
 /// Parses the process environment, installs telemetry, builds and runs a service until SIGTERM

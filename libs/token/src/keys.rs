@@ -13,6 +13,8 @@ use crate::{Claims, Role};
 pub struct SigningKey {
     kid: String,
     key: ed25519_dalek::SigningKey,
+    /// The same key as jsonwebtoken wants it, encoded once.
+    encoding: EncodingKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -28,20 +30,21 @@ impl SigningKey {
     /// A new random key with a random key id.
     pub fn generate() -> Self {
         let key = ed25519_dalek::SigningKey::generate(&mut rand_core06::OsRng);
-        Self {
-            kid: Uuid::new_v4().simple().to_string(),
-            key,
-        }
+        Self::from_key(Uuid::new_v4().simple().to_string(), key)
+            .expect("a fresh Ed25519 key encodes")
     }
 
     /// A key from its PKCS#8 DER encoding.
     pub fn from_pkcs8_der(kid: impl Into<String>, der: &[u8]) -> Result<Self, String> {
         let key =
             ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(|error| error.to_string())?;
-        Ok(Self {
-            kid: kid.into(),
-            key,
-        })
+        Self::from_key(kid.into(), key)
+    }
+
+    fn from_key(kid: String, key: ed25519_dalek::SigningKey) -> Result<Self, String> {
+        let der = key.to_pkcs8_der().map_err(|error| error.to_string())?;
+        let encoding = EncodingKey::from_ed_der(der.as_bytes());
+        Ok(Self { kid, key, encoding })
     }
 
     /// The key's PKCS#8 DER encoding (secret: store it encrypted).
@@ -74,10 +77,7 @@ impl SigningKey {
         header: &Header,
         claims: &T,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let der = self
-            .to_pkcs8_der()
-            .map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidEcdsaKey)?;
-        jsonwebtoken::encode(header, claims, &EncodingKey::from_ed_der(&der))
+        jsonwebtoken::encode(header, claims, &self.encoding)
     }
 }
 

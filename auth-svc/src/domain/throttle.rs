@@ -1,0 +1,161 @@
+//! Slowing down beak guessing: a client that fails too often in a window is refused for a while.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most clients tracked at once; beyond it the stalest entries are forgotten first.
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
+/// Whether a client may try to sign in now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleVerdict {
+    /// Go ahead.
+    Allowed,
+    /// Refused until the wait has passed.
+    Refused {
+        /// How long until the client may try again.
+        retry_after: Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    window_started: Instant,
+    failures: u32,
+    refused_until: Option<Instant>,
+}
+
+/// Counts failed sign-ins per client address, in memory (per process).
+#[derive(Debug)]
+pub struct SignInThrottle {
+    max_failures: u32,
+    window: Duration,
+    records: Mutex<HashMap<IpAddr, Record>>,
+}
+
+impl SignInThrottle {
+    /// At most `max_failures` failures per `window`; then refused for `window`.
+    pub fn new(max_failures: u32, window: Duration) -> Self {
+        Self {
+            max_failures: max_failures.max(1),
+            window,
+            records: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `client` may try now.
+    pub fn check(&self, client: IpAddr, now: Instant) -> ThrottleVerdict {
+        let records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match records.get(&client).and_then(|record| record.refused_until) {
+            Some(until) if until > now => ThrottleVerdict::Refused {
+                retry_after: until - now,
+            },
+            _ => ThrottleVerdict::Allowed,
+        }
+    }
+
+    /// Counts a failed attempt of `client`.
+    pub fn record_failure(&self, client: IpAddr, now: Instant) {
+        let mut records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if records.len() >= MAX_TRACKED_CLIENTS && !records.contains_key(&client) {
+            let window = self.window;
+            records.retain(|_, record| {
+                now.duration_since(record.window_started) < window
+                    || record.refused_until.is_some_and(|until| until > now)
+            });
+            if records.len() >= MAX_TRACKED_CLIENTS {
+                // Still full of live entries: forget the oldest one.
+                if let Some(oldest) = records
+                    .iter()
+                    .min_by_key(|(_, record)| record.window_started)
+                    .map(|(ip, _)| *ip)
+                {
+                    records.remove(&oldest);
+                }
+            }
+        }
+        let record = records.entry(client).or_insert(Record {
+            window_started: now,
+            failures: 0,
+            refused_until: None,
+        });
+        if now.duration_since(record.window_started) >= self.window {
+            *record = Record {
+                window_started: now,
+                failures: 0,
+                refused_until: None,
+            };
+        }
+        record.failures += 1;
+        if record.failures >= self.max_failures {
+            record.refused_until = Some(now + self.window);
+        }
+    }
+
+    /// Forgets the failures of `client` after it signed in.
+    pub fn record_success(&self, client: IpAddr) {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&client);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+    const TWO: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+
+    #[test]
+    fn a_client_is_refused_after_the_limit_and_others_are_not() {
+        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
+        let now = Instant::now();
+        for _ in 0..2 {
+            throttle.record_failure(ONE, now);
+            assert_eq!(throttle.check(ONE, now), ThrottleVerdict::Allowed);
+        }
+        throttle.record_failure(ONE, now);
+        assert_eq!(
+            throttle.check(ONE, now),
+            ThrottleVerdict::Refused {
+                retry_after: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(throttle.check(TWO, now), ThrottleVerdict::Allowed);
+        assert_eq!(
+            throttle.check(ONE, now + Duration::from_secs(61)),
+            ThrottleVerdict::Allowed
+        );
+    }
+
+    #[test]
+    fn failures_in_an_old_window_do_not_count() {
+        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
+        let start = Instant::now();
+        throttle.record_failure(ONE, start);
+        throttle.record_failure(ONE, start);
+        let later = start + Duration::from_secs(61);
+        throttle.record_failure(ONE, later);
+        assert_eq!(throttle.check(ONE, later), ThrottleVerdict::Allowed);
+    }
+
+    #[test]
+    fn a_success_forgets_the_failures() {
+        let throttle = SignInThrottle::new(2, Duration::from_secs(60));
+        let now = Instant::now();
+        throttle.record_failure(ONE, now);
+        throttle.record_success(ONE);
+        throttle.record_failure(ONE, now);
+        assert_eq!(throttle.check(ONE, now), ThrottleVerdict::Allowed);
+    }
+}

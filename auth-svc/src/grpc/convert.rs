@@ -1,0 +1,105 @@
+//! Between proto types and auth's own.
+
+use ates_contracts::ates::auth::events::v1 as events;
+use ates_contracts::ates::auth::v1 as api;
+use ates_token::Role;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::Email;
+use crate::error::AuthError;
+use crate::storage::accounts::AccountRow;
+
+pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+pub fn account(row: &AccountRow) -> api::Account {
+    api::Account {
+        account_id: row.public_id.to_string(),
+        email: row.email.clone(),
+        role: api_role(row.role()) as i32,
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn api_role(role: Role) -> api::Role {
+    match role {
+        Role::Admin => api::Role::Admin,
+        Role::Manager => api::Role::Manager,
+        Role::Accountant => api::Role::Accountant,
+        Role::Worker => api::Role::Worker,
+    }
+}
+
+pub fn event_role(role: Role) -> events::AccountRole {
+    match role {
+        Role::Admin => events::AccountRole::Admin,
+        Role::Manager => events::AccountRole::Manager,
+        Role::Accountant => events::AccountRole::Accountant,
+        Role::Worker => events::AccountRole::Worker,
+    }
+}
+
+pub fn role(raw: i32) -> Result<Role, AuthError> {
+    let invalid = || AuthError::InvalidArgument {
+        field: "role",
+        reason: "must be one of ROLE_ADMIN, ROLE_MANAGER, ROLE_ACCOUNTANT, ROLE_WORKER".to_owned(),
+    };
+    match api::Role::try_from(raw).map_err(|_| invalid())? {
+        api::Role::Admin => Ok(Role::Admin),
+        api::Role::Manager => Ok(Role::Manager),
+        api::Role::Accountant => Ok(Role::Accountant),
+        api::Role::Worker => Ok(Role::Worker),
+        api::Role::Unspecified => Err(invalid()),
+    }
+}
+
+pub fn account_id(raw: &str) -> Result<Uuid, AuthError> {
+    if raw.is_empty() {
+        return Err(AuthError::InvalidArgument {
+            field: "account_id",
+            reason: "must not be empty".to_owned(),
+        });
+    }
+    Uuid::parse_str(raw).map_err(|_| AuthError::InvalidArgument {
+        field: "account_id",
+        reason: "must be a UUID".to_owned(),
+    })
+}
+
+pub fn email(raw: &str) -> Result<Email, AuthError> {
+    Email::parse(raw).map_err(|error| AuthError::InvalidArgument {
+        field: "email",
+        reason: error.to_string(),
+    })
+}
+
+pub fn account_created(row: &AccountRow) -> events::AccountCreated {
+    events::AccountCreated {
+        account_id: row.public_id.to_string(),
+        role: event_role(row.role()) as i32,
+        revision: u64::try_from(row.revision).unwrap_or(0),
+        created_at: Some(timestamp(row.created_at)),
+    }
+}
+
+pub fn account_role_changed(row: &AccountRow) -> events::AccountRoleChanged {
+    events::AccountRoleChanged {
+        account_id: row.public_id.to_string(),
+        role: event_role(row.role()) as i32,
+        revision: u64::try_from(row.revision).unwrap_or(0),
+    }
+}
+
+pub fn account_email_set(row: &AccountRow) -> events::AccountEmailSet {
+    events::AccountEmailSet {
+        account_id: row.public_id.to_string(),
+        email: row.email.clone(),
+        revision: u64::try_from(row.revision).unwrap_or(0),
+    }
+}

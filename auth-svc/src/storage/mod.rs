@@ -1,0 +1,4 @@
+//! auth's tables, through diesel.
+
+pub mod accounts;
+pub mod schema;
