@@ -4,4 +4,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 use_infrastructure
+say "events through outbox, relay, broker and inbox vs a bare lapin loop"
 cargo bench -p ates-messaging --bench delivery
+say "auth sign-ins vs the health check of the same server"
+cargo bench -p auth-svc --bench sign_in

@@ -36,6 +36,22 @@ for entry in "${SERVICES[@]}"; do
   [[ $exists == 1 ]] || psql "$ATES_DATABASE_ADMIN_URL" -qc "CREATE DATABASE ates_$service"
 done
 
+# auth's secrets and first admin for this checkout, made once and kept: the signing keys in auth's
+# database are encrypted with them.
+if [[ ! -f $ATES_LOCAL/auth.env ]]; then
+  random() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
+  {
+    echo "AUTH_BEAK_KEY=$(random 32)"
+    echo "AUTH_KEY_ENCRYPTION_KEY=$(random 32)"
+    echo "AUTH_BOOTSTRAP_ADMIN_EMAIL=admin@ates.local"
+    echo "AUTH_BOOTSTRAP_ADMIN_BEAK=$(random 32 | tr '+/' '-_' | tr -d '=')"
+  } >"$ATES_LOCAL/auth.env"
+  chmod 600 "$ATES_LOCAL/auth.env"
+fi
+set -a
+source "$ATES_LOCAL/auth.env"
+set +a
+
 say "building the services ($PROFILE)"
 if [[ $PROFILE == release ]]; then cargo build --release --bins; else cargo build --bins; fi
 bin="$ATES_ROOT/target/$PROFILE"
@@ -83,8 +99,16 @@ aTES is up.
 Call them with any gRPC client; reflection is on, so no proto files are needed. With buf
 (installed by 'make tools' into tools/node_modules):
 
-  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50052
-  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:50052/grpc.health.v1.Health/Check
+  BUF="tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
+  \$BUF --list-methods http://127.0.0.1:50051
+  \$BUF http://127.0.0.1:50052/grpc.health.v1.Health/Check
+
+The first admin is $AUTH_BOOTSTRAP_ADMIN_EMAIL; its beak is in .local/auth.env. Sign in and use the token:
+
+  TOKEN=\$(\$BUF -d "{\"beak\": \"$AUTH_BOOTSTRAP_ADMIN_BEAK\"}" \\
+      http://127.0.0.1:50051/ates.auth.v1.AuthService/SignIn | sed -n 's/.*"accessToken": "\\(.*\\)".*/\\1/p')
+  \$BUF -H "Authorization: Bearer \$TOKEN" -d '{"email": "popug@ates.local", "role": "ROLE_WORKER"}' \\
+      http://127.0.0.1:50051/ates.auth.v1.AuthService/CreateAccount
 
 Ctrl-C here, or 'make down' from another terminal, stops everything 'make up' started.
 TEXT

@@ -295,7 +295,7 @@ impl Application {
             .layer(auth_layer)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 stopping,
             );
         let mut server = tokio::spawn(server);
