@@ -46,6 +46,7 @@ pub fn wiring_with(application: &Application, config: AuthConfig) -> Wiring {
         application.pool(),
         &config.key_encryption_key,
         config.token_lifetime,
+        config.key_retirement_leeway,
     ));
     let accounts = Accounts::new(
         application.pool(),

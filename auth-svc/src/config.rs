@@ -18,6 +18,9 @@ pub struct AuthConfig {
     pub key_encryption_key: SecretBox<[u8; 32]>,
     /// `AUTH_TOKEN_LIFETIME_SECONDS`: how long an access token is valid (default 900).
     pub token_lifetime: Duration,
+    /// `AUTH_KEY_RETIREMENT_LEEWAY_SECONDS`: how much longer than the token lifetime a retired
+    /// key keeps verifying, for clock skew between services (default 60).
+    pub key_retirement_leeway: Duration,
     /// `AUTH_BOOTSTRAP_ADMIN_EMAIL` and `AUTH_BOOTSTRAP_ADMIN_BEAK`: the first admin, created at
     /// start-up when no admin exists. Both or neither.
     pub bootstrap_admin: Option<(Email, SecretString)>,
@@ -92,6 +95,10 @@ impl AuthConfig {
             beak_key,
             key_encryption_key,
             token_lifetime: Duration::from_secs(token_lifetime_seconds),
+            key_retirement_leeway: Duration::from_secs(env_or(
+                "AUTH_KEY_RETIREMENT_LEEWAY_SECONDS",
+                "60",
+            )?),
             bootstrap_admin,
             sign_in_max_failures: env_or("AUTH_SIGN_IN_MAX_FAILURES", "10")?,
             sign_in_window: Duration::from_secs(env_or("AUTH_SIGN_IN_WINDOW_SECONDS", "60")?),

@@ -22,8 +22,6 @@ use crate::storage::schema::signing_keys;
 /// How long the in-memory copy is trusted before it is read again (another replica may have
 /// rotated).
 const CACHE_TTL: Duration = Duration::from_secs(10);
-/// Extra time a retired key keeps verifying, for clock skew between services.
-const RETIREMENT_LEEWAY: Duration = Duration::from_secs(60);
 const NONCE_LENGTH: usize = 12;
 
 /// Why the keys could not be used.
@@ -68,6 +66,7 @@ pub struct KeyRing {
     pool: DbPool,
     cipher: ChaCha20Poly1305,
     token_lifetime: Duration,
+    retirement_leeway: Duration,
     loaded: RwLock<Option<Arc<Loaded>>>,
 }
 
@@ -90,17 +89,20 @@ struct KeyRow {
 }
 
 impl KeyRing {
-    /// A key ring over auth's database; nothing is read until first use.
+    /// A key ring over auth's database; nothing is read until first use. A retired key keeps
+    /// verifying for `token_lifetime` plus `retirement_leeway` (clock skew between services).
     pub fn new(
         pool: DbPool,
         key_encryption_key: &SecretBox<[u8; 32]>,
         token_lifetime: Duration,
+        retirement_leeway: Duration,
     ) -> Self {
         let cipher = ChaCha20Poly1305::new(&Key::from(*key_encryption_key.expose_secret()));
         Self {
             pool,
             cipher,
             token_lifetime,
+            retirement_leeway,
             loaded: RwLock::new(None),
         }
     }
@@ -112,7 +114,15 @@ impl KeyRing {
 
     /// The keys that verify tokens: the current one and retired ones still within their time.
     pub async fn published(&self) -> Result<Vec<PublishedKey>, KeyError> {
-        Ok(self.load().await?.published.clone())
+        let now = Utc::now();
+        Ok(self
+            .load()
+            .await?
+            .published
+            .iter()
+            .filter(|key| key.verify_until.is_none_or(|until| until > now))
+            .cloned()
+            .collect())
     }
 
     /// Retires the current key (it keeps verifying for one token lifetime) and makes a new one
@@ -125,7 +135,7 @@ impl KeyRing {
             .map_err(|error| KeyError::Database(error.to_string()))?;
         let new_key = SigningKey::generate();
         let sealed = self.seal(&new_key)?;
-        let verify_for = chrono::Duration::from_std(self.token_lifetime + RETIREMENT_LEEWAY)
+        let verify_for = chrono::Duration::from_std(self.token_lifetime + self.retirement_leeway)
             .unwrap_or(chrono::Duration::hours(1));
         conn.transaction::<_, KeyError, _>(async |conn| {
             let now = Utc::now();

@@ -206,6 +206,56 @@ async fn after_a_key_rotation_old_tokens_still_verify_and_new_tokens_use_the_new
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_retired_key_drops_out_once_every_token_it_signed_has_expired() {
+    let auth = Auth::start_configured(support::AuthConfig {
+        token_lifetime: Duration::from_secs(1),
+        key_retirement_leeway: Duration::ZERO,
+        ..support::auth_config()
+    })
+    .await;
+    let admin = auth.admin_token().await;
+    let old_kid = kid_of(&admin);
+    auth.client()
+        .await
+        .rotate_signing_key(signed(api::RotateSigningKeyRequest {}, &admin))
+        .await
+        .unwrap();
+    let published = |keys: api::GetPublicKeysResponse| {
+        keys.keys.into_iter().map(|key| key.kid).collect::<Vec<_>>()
+    };
+    let keys = auth
+        .client()
+        .await
+        .get_public_keys(api::GetPublicKeysRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        published(keys).contains(&old_kid),
+        "the old key verifies while its tokens live"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let keys = auth
+        .client()
+        .await
+        .get_public_keys(api::GetPublicKeysRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let kids = published(keys);
+    assert!(
+        !kids.contains(&old_kid),
+        "the old key is gone once its last token expired: {kids:?}"
+    );
+    assert_eq!(kids.len(), 1);
+    assert_eq!(
+        verifier_of(&auth).verify(&admin).await.unwrap_err(),
+        ates_token::TokenError::UnknownKey
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_restart_keeps_issued_tokens_valid_and_does_not_duplicate_the_bootstrap_admin() {
     let auth = Auth::start().await;
     let token = auth.admin_token().await;

@@ -9,7 +9,7 @@ use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::auth::v1::auth_service_client::AuthServiceClient;
 use ates_server::{Application, ServiceConfig};
 use ates_testkit::{HealthStatus, TestBroker, TestDatabase, wait_for_health};
-use auth_svc::config::AuthConfig;
+pub use auth_svc::config::AuthConfig;
 use auth_svc::domain::Email;
 use secrecy::{SecretBox, SecretString};
 use tokio::task::JoinHandle;
@@ -32,15 +32,29 @@ pub struct Auth {
 
 impl Auth {
     pub async fn start() -> Self {
+        Self::start_configured(auth_config()).await
+    }
+
+    /// Starts auth on a fresh database and prefix with explicit settings.
+    pub async fn start_configured(auth_config: AuthConfig) -> Self {
         let database = TestDatabase::create().await.unwrap();
         let mut broker = TestBroker::shared();
         let topology = ates_messaging::Topology::new(broker.prefix());
         broker.delete_on_drop(topology.all_queue_names(), topology.all_exchange_names());
-        Self::start_on(database, broker).await
+        Self::start_with(database, broker, auth_config).await
     }
 
     /// Starts auth on an existing database and prefix (a restart).
     pub async fn start_on(database: TestDatabase, broker: TestBroker) -> Self {
+        Self::start_with(database, broker, auth_config()).await
+    }
+
+    /// Starts auth with explicit settings.
+    pub async fn start_with(
+        database: TestDatabase,
+        broker: TestBroker,
+        auth_config: AuthConfig,
+    ) -> Self {
         let config = ServiceConfig {
             listen_address: "127.0.0.1:0".parse().unwrap(),
             database_url: SecretString::from(database.url().to_owned()),
@@ -58,7 +72,7 @@ impl Auth {
             .unwrap();
         let address = application.local_address();
         let shutdown = application.shutdown_token();
-        let wiring = auth_svc::app::wiring_with(&application, auth_config());
+        let wiring = auth_svc::app::wiring_with(&application, auth_config);
         let running = tokio::spawn(async move {
             application.run_until_stopped(wiring).await.unwrap();
         });
@@ -153,6 +167,7 @@ pub fn auth_config() -> AuthConfig {
         beak_key: SecretString::from("test-beak-key"),
         key_encryption_key: SecretBox::new(Box::new([7_u8; 32])),
         token_lifetime: Duration::from_secs(900),
+        key_retirement_leeway: Duration::from_secs(60),
         bootstrap_admin: Some((
             Email::parse(ADMIN_EMAIL).unwrap(),
             SecretString::from(ADMIN_BEAK),
