@@ -7,13 +7,10 @@ use std::time::Duration;
 
 use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::auth::v1::auth_service_client::AuthServiceClient;
-use ates_server::{Application, ServiceConfig};
-use ates_testkit::{HealthStatus, TestBroker, TestDatabase, wait_for_health};
+use ates_testkit::{RunningService, TestBroker, TestDatabase};
 pub use auth_svc::config::AuthConfig;
 use auth_svc::domain::Email;
 use secrecy::{SecretBox, SecretString};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub const ADMIN_EMAIL: &str = "admin@uberpopug.test";
@@ -24,10 +21,7 @@ pub struct Auth {
     pub database: TestDatabase,
     pub broker: TestBroker,
     pub address: SocketAddr,
-    shutdown: CancellationToken,
-    running: JoinHandle<()>,
-    /// Stops the service when the test drops it.
-    _stop_on_drop: tokio_util::sync::DropGuard,
+    service: RunningService,
 }
 
 impl Auth {
@@ -55,42 +49,17 @@ impl Auth {
         broker: TestBroker,
         auth_config: AuthConfig,
     ) -> Self {
-        let config = ServiceConfig {
-            listen_address: "127.0.0.1:0".parse().unwrap(),
-            database_url: SecretString::from(database.url().to_owned()),
-            database_pool_size: 8,
-            amqp_url: SecretString::from(broker.url().to_owned()),
-            amqp_name_prefix: broker.prefix().to_owned(),
-            auth_url: "http://127.0.0.1:1".to_owned(),
-            token_issuer: "ates-auth".to_owned(),
-            token_audience: "ates".to_owned(),
-            shutdown_grace: Duration::from_secs(5),
-            production: false,
-        };
-        let application = Application::build(auth_svc::app::spec(), config)
-            .await
-            .unwrap();
-        let address = application.local_address();
-        let shutdown = application.shutdown_token();
-        let wiring = auth_svc::app::wiring_with(&application, auth_config);
-        let running = tokio::spawn(async move {
-            application.run_until_stopped(wiring).await.unwrap();
-        });
-        let status = wait_for_health(
-            &format!("http://{address}"),
-            HealthStatus::Serving,
-            Duration::from_secs(30),
-        )
-        .await;
-        assert_eq!(status, HealthStatus::Serving);
-        let _stop_on_drop = shutdown.clone().drop_guard();
+        let config = ates_testkit::service_config(database.url(), &broker, "http://127.0.0.1:1");
+        let service = RunningService::start(auth_svc::app::spec(), config, |application| {
+            Ok(auth_svc::app::wiring_with(application, auth_config))
+        })
+        .await
+        .unwrap();
         Self {
             database,
             broker,
-            address,
-            shutdown,
-            running,
-            _stop_on_drop,
+            address: service.address(),
+            service,
         }
     }
 
@@ -99,12 +68,10 @@ impl Auth {
         let Self {
             database,
             broker,
-            shutdown,
-            running,
+            service,
             ..
         } = self;
-        shutdown.cancel();
-        running.await.unwrap();
+        service.stop().await;
         (database, broker)
     }
 

@@ -10,11 +10,13 @@ mod broker;
 mod database;
 mod gate;
 mod process;
+mod service;
 
 pub use broker::{PrivateBroker, TestBroker};
 pub use database::TestDatabase;
 pub use gate::TcpGate;
 pub use process::{ChildProcess, HealthStatus, health_status, wait_for_health};
+pub use service::{RunningService, service_config};
 
 /// The `host:port` a `scheme://user@host:port/path` URL points at, resolved.
 pub fn socket_address_of(url: &str) -> anyhow::Result<std::net::SocketAddr> {
