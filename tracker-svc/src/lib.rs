@@ -1,6 +1,16 @@
-//! aTES tracker-svc: tasks, fixed prices, random assignment, reshuffles and task events.
+//! aTES tracker-svc: tasks, fixed prices, random assignment, reshuffles, completion, task events.
 //!
-//! This service is not built yet: today it is the shared skeleton every aTES service has (gRPC
-//! server with health and reflection, readiness, graceful shutdown, its database migrated, its queues declared). See the README's service table.
+//! - `domain/`: prices, descriptions, picking an assignee (no I/O).
+//! - `storage/`: accounts (the tracker's copy), tasks, assignments.
+//! - `tasks`: task operations, each committed with its events.
+//! - `events/`: auth's account events, consumed through the inbox.
+//! - `grpc/`: `ates.tracker.v1.TrackerService`.
+//! - `app`: wiring into the shared service process.
 
 pub mod app;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod storage;
+pub mod tasks;

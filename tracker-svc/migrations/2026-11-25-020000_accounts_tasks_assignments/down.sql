@@ -1,0 +1,3 @@
+DROP TABLE assignments;
+DROP TABLE tasks;
+DROP TABLE accounts;

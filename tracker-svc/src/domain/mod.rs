@@ -1,0 +1,62 @@
+//! The tracker's rules, free of storage and transport.
+
+mod description;
+mod pricing;
+
+pub use description::{Description, DescriptionError, MAX_DESCRIPTION_CHARS};
+pub use pricing::Prices;
+
+use rand::Rng;
+use uuid::Uuid;
+
+/// Picks an assignee uniformly among `eligible`; `None` when nobody is.
+pub fn pick_assignee<R: Rng + ?Sized>(eligible: &[Uuid], rng: &mut R) -> Option<Uuid> {
+    if eligible.is_empty() {
+        return None;
+    }
+    Some(eligible[rng.random_range(0..eligible.len())])
+}
+
+/// Whether an account with `role` may be assigned tasks: anyone but managers and admins.
+pub fn is_eligible(role: ates_token::Role) -> bool {
+    !matches!(role, ates_token::Role::Manager | ates_token::Role::Admin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_eligible_popug_is_picked_about_equally_often() {
+        let eligible: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..10_000 {
+            *counts
+                .entry(pick_assignee(&eligible, &mut rng).unwrap())
+                .or_insert(0) += 1;
+        }
+        for id in &eligible {
+            let count = counts[id];
+            assert!(
+                (1_800..=2_200).contains(&count),
+                "{id} picked {count} times of 10000"
+            );
+        }
+    }
+
+    #[test]
+    fn nobody_eligible_means_no_assignee() {
+        assert_eq!(pick_assignee(&[], &mut rand::rng()), None);
+    }
+
+    #[test]
+    fn managers_and_admins_are_never_eligible() {
+        use ates_token::Role;
+        assert!(is_eligible(Role::Worker));
+        assert!(is_eligible(Role::Accountant));
+        assert!(!is_eligible(Role::Manager));
+        assert!(!is_eligible(Role::Admin));
+    }
+}

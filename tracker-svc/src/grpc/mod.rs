@@ -1,0 +1,235 @@
+//! The tracker's gRPC API: `ates.tracker.v1.TrackerService`.
+
+use ates_contracts::ates::tracker::v1 as api;
+use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerService;
+use ates_token::{Role, caller, require_role};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::domain::Description;
+use crate::error::TrackerError;
+use crate::storage::tasks::TaskRow;
+use crate::tasks::Tasks;
+
+const DEFAULT_PAGE_SIZE: i32 = 100;
+const MAX_PAGE_SIZE: i32 = 500;
+
+/// The TrackerService implementation.
+#[derive(Debug, Clone)]
+pub struct TrackerApi {
+    pub(crate) tasks: Tasks,
+}
+
+fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn task(row: &TaskRow) -> api::Task {
+    api::Task {
+        task_id: row.public_id.to_string(),
+        description: row.description.clone(),
+        status: if row.status == "done" {
+            api::TaskStatus::Done
+        } else {
+            api::TaskStatus::Open
+        } as i32,
+        assignee_id: row.assignee_id.to_string(),
+        creator_id: row.creator_id.to_string(),
+        fee_cents: row.fee_cents,
+        reward_cents: row.reward_cents,
+        created_at: Some(timestamp(row.created_at)),
+        completed_at: row.completed_at.map(timestamp),
+    }
+}
+
+fn task_id(raw: &str) -> Result<Uuid, TrackerError> {
+    if raw.is_empty() {
+        return Err(TrackerError::InvalidArgument {
+            field: "task_id",
+            reason: "must not be empty".to_owned(),
+        });
+    }
+    Uuid::parse_str(raw).map_err(|_| TrackerError::InvalidArgument {
+        field: "task_id",
+        reason: "must be a UUID".to_owned(),
+    })
+}
+
+fn description(raw: &str) -> Result<Description, TrackerError> {
+    Description::parse(raw).map_err(|error| TrackerError::InvalidArgument {
+        field: "description",
+        reason: error.to_string(),
+    })
+}
+
+fn status_filter(raw: i32) -> Result<Option<&'static str>, TrackerError> {
+    match api::TaskStatus::try_from(raw) {
+        Ok(api::TaskStatus::Unspecified) => Ok(None),
+        Ok(api::TaskStatus::Open) => Ok(Some("open")),
+        Ok(api::TaskStatus::Done) => Ok(Some("done")),
+        Err(_) => Err(TrackerError::InvalidArgument {
+            field: "status",
+            reason: "must be TASK_STATUS_UNSPECIFIED, TASK_STATUS_OPEN or TASK_STATUS_DONE"
+                .to_owned(),
+        }),
+    }
+}
+
+fn page_size(raw: i32) -> Result<i64, TrackerError> {
+    match raw {
+        0 => Ok(i64::from(DEFAULT_PAGE_SIZE)),
+        size @ 1..=MAX_PAGE_SIZE => Ok(i64::from(size)),
+        _ => Err(TrackerError::InvalidArgument {
+            field: "page_size",
+            reason: format!("must be between 0 and {MAX_PAGE_SIZE}"),
+        }),
+    }
+}
+
+fn page_token(raw: &str) -> Result<Option<Uuid>, TrackerError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || TrackerError::InvalidArgument {
+        field: "page_token",
+        reason: "is not a token this API issued".to_owned(),
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    Uuid::from_slice(&bytes).map(Some).map_err(|_| invalid())
+}
+
+/// Lists one more than asked to learn whether a next page exists.
+async fn list(
+    tasks: &Tasks,
+    assignee: Option<Uuid>,
+    status: i32,
+    size: i32,
+    token: &str,
+) -> Result<(Vec<api::Task>, String), TrackerError> {
+    let status = status_filter(status)?;
+    let size = page_size(size)?;
+    let after = page_token(token)?;
+    let mut rows = tasks.page(assignee, status, after, size + 1).await?;
+    let next = if rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+        rows.pop();
+        rows.last()
+            .map(|row| URL_SAFE_NO_PAD.encode(row.public_id.as_bytes()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok((rows.iter().map(task).collect(), next))
+}
+
+#[tonic::async_trait]
+impl TrackerService for TrackerApi {
+    async fn create_task(
+        &self,
+        request: Request<api::CreateTaskRequest>,
+    ) -> Result<Response<api::CreateTaskResponse>, Status> {
+        let creator = caller(&request)?.sub;
+        let description = description(&request.get_ref().description)?;
+        let row = self.tasks.create(creator, &description).await?;
+        Ok(Response::new(api::CreateTaskResponse {
+            task: Some(task(&row)),
+        }))
+    }
+
+    async fn reassign_open_tasks(
+        &self,
+        request: Request<api::ReassignOpenTasksRequest>,
+    ) -> Result<Response<api::ReassignOpenTasksResponse>, Status> {
+        require_role(&request, &[Role::Manager, Role::Admin])?;
+        let reshuffle = self.tasks.reassign_open().await?;
+        Ok(Response::new(api::ReassignOpenTasksResponse {
+            reshuffle_id: reshuffle.reshuffle_id.to_string(),
+            reassigned_count: i64::try_from(reshuffle.reassigned).unwrap_or(i64::MAX),
+        }))
+    }
+
+    async fn complete_task(
+        &self,
+        request: Request<api::CompleteTaskRequest>,
+    ) -> Result<Response<api::CompleteTaskResponse>, Status> {
+        let caller_id = caller(&request)?.sub;
+        let task_id = task_id(&request.get_ref().task_id)?;
+        let row = self.tasks.complete(caller_id, task_id).await?;
+        Ok(Response::new(api::CompleteTaskResponse {
+            task: Some(task(&row)),
+        }))
+    }
+
+    async fn update_task_description(
+        &self,
+        request: Request<api::UpdateTaskDescriptionRequest>,
+    ) -> Result<Response<api::UpdateTaskDescriptionResponse>, Status> {
+        let claims = caller(&request)?;
+        let (caller_id, role) = (claims.sub, claims.role);
+        let task_id = task_id(&request.get_ref().task_id)?;
+        let description = description(&request.get_ref().description)?;
+        let row = self
+            .tasks
+            .update_description(caller_id, role, task_id, &description)
+            .await?;
+        Ok(Response::new(api::UpdateTaskDescriptionResponse {
+            task: Some(task(&row)),
+        }))
+    }
+
+    async fn get_task(
+        &self,
+        request: Request<api::GetTaskRequest>,
+    ) -> Result<Response<api::GetTaskResponse>, Status> {
+        caller(&request)?;
+        let row = self.tasks.get(task_id(&request.get_ref().task_id)?).await?;
+        Ok(Response::new(api::GetTaskResponse {
+            task: Some(task(&row)),
+        }))
+    }
+
+    async fn list_my_tasks(
+        &self,
+        request: Request<api::ListMyTasksRequest>,
+    ) -> Result<Response<api::ListMyTasksResponse>, Status> {
+        let me = caller(&request)?.sub;
+        let message = request.get_ref();
+        let (tasks, next_page_token) = list(
+            &self.tasks,
+            Some(me),
+            message.status,
+            message.page_size,
+            &message.page_token,
+        )
+        .await?;
+        Ok(Response::new(api::ListMyTasksResponse {
+            tasks,
+            next_page_token,
+        }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<api::ListTasksRequest>,
+    ) -> Result<Response<api::ListTasksResponse>, Status> {
+        require_role(&request, &[Role::Manager, Role::Admin])?;
+        let message = request.get_ref();
+        let (tasks, next_page_token) = list(
+            &self.tasks,
+            None,
+            message.status,
+            message.page_size,
+            &message.page_token,
+        )
+        .await?;
+        Ok(Response::new(api::ListTasksResponse {
+            tasks,
+            next_page_token,
+        }))
+    }
+}

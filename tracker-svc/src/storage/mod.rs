@@ -1,0 +1,5 @@
+//! The tracker's tables, through diesel.
+
+pub mod accounts;
+pub mod schema;
+pub mod tasks;

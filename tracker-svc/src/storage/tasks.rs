@@ -1,0 +1,205 @@
+//! The tasks and assignments tables.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{assignments, tasks};
+
+/// One task as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tasks)]
+pub struct TaskRow {
+    /// Internal row id; never leaves the tracker.
+    pub id: i64,
+    /// Public id.
+    pub public_id: Uuid,
+    /// Current description.
+    pub description: String,
+    /// Revision of the description.
+    pub description_revision: i64,
+    /// `open` or `done`.
+    pub status: String,
+    /// Current assignee.
+    pub assignee_id: Uuid,
+    /// Creator.
+    pub creator_id: Uuid,
+    /// Fee per assignment, cents.
+    pub fee_cents: i64,
+    /// Reward on completion, cents.
+    pub reward_cents: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Completion time.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A new task.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tasks)]
+pub struct NewTask<'a> {
+    /// Public id.
+    pub public_id: Uuid,
+    /// Description.
+    pub description: &'a str,
+    /// Always `open`.
+    pub status: &'a str,
+    /// First assignee.
+    pub assignee_id: Uuid,
+    /// Creator.
+    pub creator_id: Uuid,
+    /// Fee, cents.
+    pub fee_cents: i64,
+    /// Reward, cents.
+    pub reward_cents: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a task and its first assignment.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    task: &NewTask<'_>,
+    assignment_id: Uuid,
+) -> QueryResult<TaskRow> {
+    let row: TaskRow = diesel::insert_into(tasks::table)
+        .values(task)
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await?;
+    diesel::insert_into(assignments::table)
+        .values((
+            assignments::public_id.eq(assignment_id),
+            assignments::task_id.eq(row.id),
+            assignments::assignee_id.eq(row.assignee_id),
+            assignments::assigned_at.eq(row.created_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(row)
+}
+
+/// The task with this public id, locked until the transaction ends.
+pub async fn lock(conn: &mut AsyncPgConnection, public_id: Uuid) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .filter(tasks::public_id.eq(public_id))
+        .select(TaskRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The task with this public id.
+pub async fn find(conn: &mut AsyncPgConnection, public_id: Uuid) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .filter(tasks::public_id.eq(public_id))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Every open task, locked in id order (so that concurrent reshuffles cannot deadlock).
+pub async fn lock_open(conn: &mut AsyncPgConnection) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::status.eq("open"))
+        .order(tasks::id)
+        .select(TaskRow::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// Reassigns tasks and records the assignments, in two statements whatever the count.
+pub async fn reassign(
+    conn: &mut AsyncPgConnection,
+    task_ids: &[i64],
+    assignee_ids: &[Uuid],
+    assignment_ids: &[Uuid],
+    reshuffle_id: Uuid,
+    assigned_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE tasks SET assignee_id = reassigned.assignee_id \
+         FROM unnest($1::bigint[], $2::uuid[]) AS reassigned (task_id, assignee_id) \
+         WHERE tasks.id = reassigned.task_id",
+    )
+    .bind::<Array<BigInt>, _>(task_ids)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(assignee_ids)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO assignments (public_id, task_id, assignee_id, assigned_at, reshuffle_id) \
+         SELECT assignment_id, task_id, assignee_id, $4, $5 \
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS assigned (assignment_id, task_id, assignee_id)",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(assignment_ids)
+    .bind::<Array<BigInt>, _>(task_ids)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(assignee_ids)
+    .bind::<Timestamptz, _>(assigned_at)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(Some(reshuffle_id))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a task done.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    completed_at: DateTime<Utc>,
+) -> QueryResult<TaskRow> {
+    diesel::update(tasks::table.find(id))
+        .set((
+            tasks::status.eq("done"),
+            tasks::completed_at.eq(completed_at),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Replaces the description and bumps its revision.
+pub async fn set_description(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    description: &str,
+) -> QueryResult<TaskRow> {
+    diesel::update(tasks::table.find(id))
+        .set((
+            tasks::description.eq(description),
+            tasks::description_revision.eq(tasks::description_revision + 1),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A page of tasks, newest first: optionally only one assignee's, one status, and older than the
+/// row `before`.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    assignee: Option<Uuid>,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    let mut query = tasks::table
+        .select(TaskRow::as_select())
+        .order(tasks::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(assignee) = assignee {
+        query = query.filter(tasks::assignee_id.eq(assignee));
+    }
+    if let Some(status) = status {
+        query = query.filter(tasks::status.eq(status.to_owned()));
+    }
+    if let Some(before) = before {
+        query = query.filter(tasks::id.lt(before));
+    }
+    query.load(conn).await
+}

@@ -1,0 +1,316 @@
+//! Task operations: each change commits together with the events it causes.
+
+use ates_contracts::ates::tracker::events::v1 as events;
+use ates_messaging::{DbPool, Outbox};
+use ates_token::Role;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::domain::{self, Description, Prices};
+use crate::error::{TrackerError, pool_error};
+use crate::storage::accounts;
+use crate::storage::tasks::{self, NewTask, TaskRow};
+
+/// Advisory lock key that serialises reshuffles.
+const RESHUFFLE_LOCK: i64 = 7_242_017;
+
+const NOBODY_TO_ASSIGN: &str =
+    "no account can be assigned tasks: every account is a manager or an admin, or none exists yet";
+
+/// The outcome of a reshuffle.
+#[derive(Debug, Clone, Copy)]
+pub struct Reshuffle {
+    /// Its id, as carried by its events.
+    pub reshuffle_id: Uuid,
+    /// How many open tasks were reassigned.
+    pub reassigned: usize,
+}
+
+/// Tasks and their events.
+#[derive(Clone)]
+pub struct Tasks {
+    pool: DbPool,
+    outbox: Outbox,
+    /// Most assignments per TasksReassigned event.
+    reassignment_batch_size: usize,
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Tasks")
+            .field("reassignment_batch_size", &self.reassignment_batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+impl Tasks {
+    /// Task operations over the tracker's pool and outbox.
+    pub fn new(pool: DbPool, outbox: Outbox, reassignment_batch_size: usize) -> Self {
+        Self {
+            pool,
+            outbox,
+            reassignment_batch_size: reassignment_batch_size.max(1),
+        }
+    }
+
+    async fn connection(
+        &self,
+    ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, TrackerError>
+    {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Creates a task with fixed prices and a random eligible assignee.
+    pub async fn create(
+        &self,
+        creator: Uuid,
+        description: &Description,
+    ) -> Result<TaskRow, TrackerError> {
+        let mut conn = self.connection().await?;
+        let row = conn
+            .transaction::<_, TrackerError, _>(async |conn| {
+                let eligible = accounts::eligible(conn).await?;
+                let (assignee, prices) = {
+                    let mut rng = rand::rng();
+                    let assignee = domain::pick_assignee(&eligible, &mut rng)
+                        .ok_or(TrackerError::FailedPrecondition(NOBODY_TO_ASSIGN))?;
+                    (assignee, Prices::draw(&mut rng))
+                };
+                let assignment_id = Uuid::now_v7();
+                let now = Utc::now();
+                let new_task = NewTask {
+                    public_id: Uuid::now_v7(),
+                    description: description.as_str(),
+                    status: "open",
+                    assignee_id: assignee,
+                    creator_id: creator,
+                    fee_cents: prices.fee_cents,
+                    reward_cents: prices.reward_cents,
+                    created_at: now,
+                };
+                let row = tasks::insert(conn, &new_task, assignment_id).await?;
+                let added = events::TaskAdded {
+                    task_id: row.public_id.to_string(),
+                    assignment: Some(assignment(&row, assignment_id, row.assignee_id, now)),
+                    creator_id: creator.to_string(),
+                };
+                let created = events::TaskCreated {
+                    task_id: row.public_id.to_string(),
+                    description: row.description.clone(),
+                    fee_cents: row.fee_cents,
+                    reward_cents: row.reward_cents,
+                    created_at: Some(timestamp(now)),
+                };
+                self.outbox.record(conn, &added, now).await?;
+                self.outbox.record(conn, &created, now).await?;
+                Ok(row)
+            })
+            .await?;
+        self.outbox.notify_committed();
+        tracing::info!(task.id = %row.public_id, "task created");
+        Ok(row)
+    }
+
+    /// Gives every open task a new random eligible assignee.
+    pub async fn reassign_open(&self) -> Result<Reshuffle, TrackerError> {
+        let reshuffle_id = Uuid::now_v7();
+        let batch_size = self.reassignment_batch_size;
+        let mut conn = self.connection().await?;
+        let reassigned = conn
+            .transaction::<_, TrackerError, _>(async |conn| {
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(RESHUFFLE_LOCK)
+                    .execute(conn)
+                    .await?;
+                let open = tasks::lock_open(conn).await?;
+                if open.is_empty() {
+                    return Ok(0);
+                }
+                let eligible = accounts::eligible(conn).await?;
+                if eligible.is_empty() {
+                    return Err(TrackerError::FailedPrecondition(NOBODY_TO_ASSIGN));
+                }
+                let now = Utc::now();
+                let assignees: Vec<Uuid> = {
+                    let mut rng = rand::rng();
+                    open.iter()
+                        .map(|_| {
+                            domain::pick_assignee(&eligible, &mut rng)
+                                .expect("eligible is not empty")
+                        })
+                        .collect()
+                };
+                let assignment_ids: Vec<Uuid> = open.iter().map(|_| Uuid::now_v7()).collect();
+                let task_ids: Vec<i64> = open.iter().map(|task| task.id).collect();
+                tasks::reassign(
+                    conn,
+                    &task_ids,
+                    &assignees,
+                    &assignment_ids,
+                    reshuffle_id,
+                    now,
+                )
+                .await?;
+
+                let batch_count =
+                    u32::try_from(open.len().div_ceil(batch_size)).unwrap_or(u32::MAX);
+                let batches: Vec<events::TasksReassigned> = open
+                    .iter()
+                    .zip(assignees.iter().zip(&assignment_ids))
+                    .collect::<Vec<_>>()
+                    .chunks(batch_size)
+                    .enumerate()
+                    .map(|(index, chunk)| events::TasksReassigned {
+                        reshuffle_id: reshuffle_id.to_string(),
+                        batch_index: u32::try_from(index).unwrap_or(u32::MAX),
+                        batch_count,
+                        assignments: chunk
+                            .iter()
+                            .map(|(task, (assignee, assignment_id))| {
+                                assignment(task, **assignment_id, **assignee, now)
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                self.outbox
+                    .record_all(conn, batches.iter().map(|batch| (batch, now)))
+                    .await?;
+                Ok(open.len())
+            })
+            .await?;
+        self.outbox.notify_committed();
+        tracing::info!(reshuffle.id = %reshuffle_id, tasks = reassigned, "open tasks reassigned");
+        Ok(Reshuffle {
+            reshuffle_id,
+            reassigned,
+        })
+    }
+
+    /// Marks a task done; only its current assignee may, only once.
+    pub async fn complete(&self, caller: Uuid, task_id: Uuid) -> Result<TaskRow, TrackerError> {
+        let mut conn = self.connection().await?;
+        let row = conn
+            .transaction::<_, TrackerError, _>(async |conn| {
+                let task = tasks::lock(conn, task_id)
+                    .await?
+                    .ok_or(TrackerError::TaskNotFound)?;
+                if task.assignee_id != caller {
+                    return Err(TrackerError::PermissionDenied(
+                        "only the task's current assignee may complete it",
+                    ));
+                }
+                if task.status == "done" {
+                    return Err(TrackerError::FailedPrecondition("the task is already done"));
+                }
+                let now = Utc::now();
+                let task = tasks::complete(conn, task.id, now).await?;
+                let completed = events::TaskCompleted {
+                    task_id: task.public_id.to_string(),
+                    assignee_id: task.assignee_id.to_string(),
+                    reward_cents: task.reward_cents,
+                    completed_at: Some(timestamp(now)),
+                };
+                self.outbox.record(conn, &completed, now).await?;
+                Ok(task)
+            })
+            .await?;
+        self.outbox.notify_committed();
+        tracing::info!(task.id = %row.public_id, "task completed");
+        Ok(row)
+    }
+
+    /// Changes a task's description: its creator, managers and admins.
+    pub async fn update_description(
+        &self,
+        caller: Uuid,
+        role: Role,
+        task_id: Uuid,
+        description: &Description,
+    ) -> Result<TaskRow, TrackerError> {
+        let mut conn = self.connection().await?;
+        let (row, changed) = conn
+            .transaction::<_, TrackerError, _>(async |conn| {
+                let task = tasks::lock(conn, task_id)
+                    .await?
+                    .ok_or(TrackerError::TaskNotFound)?;
+                if task.creator_id != caller && !matches!(role, Role::Manager | Role::Admin) {
+                    return Err(TrackerError::PermissionDenied(
+                        "only the task's creator, managers and admins may change its description",
+                    ));
+                }
+                if task.description == description.as_str() {
+                    return Ok((task, false));
+                }
+                let task = tasks::set_description(conn, task.id, description.as_str()).await?;
+                let updated = events::TaskDescriptionUpdated {
+                    task_id: task.public_id.to_string(),
+                    description: task.description.clone(),
+                    revision: u64::try_from(task.description_revision).unwrap_or(0),
+                };
+                self.outbox.record(conn, &updated, Utc::now()).await?;
+                Ok((task, true))
+            })
+            .await?;
+        if changed {
+            self.outbox.notify_committed();
+        }
+        Ok(row)
+    }
+
+    /// One task.
+    pub async fn get(&self, task_id: Uuid) -> Result<TaskRow, TrackerError> {
+        let mut conn = self.connection().await?;
+        tasks::find(&mut conn, task_id)
+            .await?
+            .ok_or(TrackerError::TaskNotFound)
+    }
+
+    /// A page of tasks, newest first, after the task named by `after`.
+    pub async fn page(
+        &self,
+        assignee: Option<Uuid>,
+        status: Option<&str>,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<TaskRow>, TrackerError> {
+        let mut conn = self.connection().await?;
+        let before = match after {
+            Some(public_id) => Some(
+                tasks::find(&mut conn, public_id)
+                    .await?
+                    .ok_or(TrackerError::InvalidArgument {
+                        field: "page_token",
+                        reason: "does not come from a previous page".to_owned(),
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        Ok(tasks::page(&mut conn, assignee, status, before, limit).await?)
+    }
+}
+
+fn assignment(
+    task: &TaskRow,
+    assignment_id: Uuid,
+    assignee: Uuid,
+    assigned_at: DateTime<Utc>,
+) -> events::Assignment {
+    events::Assignment {
+        assignment_id: assignment_id.to_string(),
+        task_id: task.public_id.to_string(),
+        assignee_id: assignee.to_string(),
+        description: task.description.clone(),
+        fee_cents: task.fee_cents,
+        assigned_at: Some(timestamp(assigned_at)),
+    }
+}

@@ -1,0 +1,684 @@
+//! tracker-svc's rules over real gRPC, with tokens from a real auth and accounts learned from
+//! auth's events through RabbitMQ.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+
+use ates_contracts::ates::tracker::events::v1 as events;
+use ates_contracts::ates::tracker::v1 as api;
+use ates_contracts::routing::{self, Service};
+use support::api_role::Role;
+use support::{World, payloads, signed};
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn creating_a_task_fixes_whole_dollar_prices_and_assigns_an_eligible_popug() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let task = world.create_task(&manager, "  Fix the beak  ").await;
+    assert_eq!(task.description, "Fix the beak");
+    assert_eq!(task.assignee_id, worker.id.to_string());
+    assert_eq!(task.creator_id, manager.id.to_string());
+    assert_eq!(task.status, api::TaskStatus::Open as i32);
+    assert!((1_000..=2_000).contains(&task.fee_cents) && task.fee_cents % 100 == 0);
+    assert!((2_000..=4_000).contains(&task.reward_cents) && task.reward_cents % 100 == 0);
+
+    let lifecycle = world
+        .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+        .await;
+    let added: Vec<events::TaskAdded> = payloads(&lifecycle);
+    assert_eq!(added.len(), 1);
+    let assignment = added[0].assignment.as_ref().unwrap();
+    assert_eq!(assignment.assignee_id, worker.id.to_string());
+    assert_eq!(assignment.fee_cents, task.fee_cents);
+    assert_eq!(assignment.description, "Fix the beak");
+    let created: Vec<events::TaskCreated> = payloads(
+        &world
+            .events(Service::Analytics, routing::TRACKER_TASKS)
+            .await,
+    );
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].reward_cents, task.reward_cents);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn creating_a_task_with_nobody_to_assign_fails_with_failed_precondition() {
+    let world = World::start().await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let refused = world
+        .client()
+        .await
+        .create_task(signed(
+            api::CreateTaskRequest {
+                description: "anyone?".into(),
+            },
+            &manager.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("no account can be assigned"),
+        "{}",
+        refused.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_managers_and_admins_may_reassign_open_tasks() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let accountant = world.popug("accountant", Role::Accountant).await;
+    world.create_task(&worker, "a task").await;
+    for popug in [&worker, &accountant] {
+        let refused = world
+            .client()
+            .await
+            .reassign_open_tasks(signed(api::ReassignOpenTasksRequest {}, &popug.token))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+    }
+    let manager = world.popug("manager", Role::Manager).await;
+    assert_eq!(world.reshuffle(&manager).await.reassigned_count, 1);
+    assert_eq!(
+        world.reshuffle(&world.admin().await).await.reassigned_count,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_current_assignee_may_complete_a_task_and_only_once() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let task = world.create_task(&manager, "complete me").await;
+    let mut client = world.client().await;
+    let complete = |popug: &support::Popug| {
+        signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+            },
+            &popug.token,
+        )
+    };
+
+    assert_eq!(
+        client
+            .complete_task(complete(&manager))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let done = client
+        .complete_task(complete(&worker))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(done.status, api::TaskStatus::Done as i32);
+    assert!(done.completed_at.is_some());
+    let again = client.complete_task(complete(&worker)).await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    let completed: Vec<events::TaskCompleted> = payloads(
+        &world
+            .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+            .await,
+    );
+    assert_eq!(completed.len(), 1, "one completion, one event");
+    assert_eq!(completed[0].reward_cents, task.reward_cents);
+    assert_eq!(completed[0].assignee_id, worker.id.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_task_is_never_reassigned() {
+    let world = World::start().await;
+    let first = world.popug("first", Role::Worker).await;
+    let second = world.popug("second", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let task = world.create_task(&manager, "finish early").await;
+    let assignee = if task.assignee_id == first.id.to_string() {
+        &first
+    } else {
+        &second
+    };
+    world
+        .client()
+        .await
+        .complete_task(signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+            },
+            &assignee.token,
+        ))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(world.reshuffle(&manager).await.reassigned_count, 0);
+    }
+    assert_eq!(
+        world.get_task(&manager, &task.task_id).await.assignee_id,
+        task.assignee_id
+    );
+    assert_eq!(
+        world.count("SELECT count(*) AS n FROM assignments").await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_popug_who_lost_a_task_in_a_reshuffle_cannot_complete_it() {
+    let world = World::start().await;
+    let one = world.popug("one", Role::Worker).await;
+    let two = world.popug("two", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let task = world.create_task(&manager, "hot potato").await;
+    let original = task.assignee_id.clone();
+    let mut current = original.clone();
+    for _ in 0..40 {
+        world.reshuffle(&manager).await;
+        current = world.get_task(&manager, &task.task_id).await.assignee_id;
+        if current != original {
+            break;
+        }
+    }
+    assert_ne!(
+        current, original,
+        "40 reshuffles between two popugs never moved the task"
+    );
+    let loser = if original == one.id.to_string() {
+        &one
+    } else {
+        &two
+    };
+    let winner = if original == one.id.to_string() {
+        &two
+    } else {
+        &one
+    };
+    let mut client = world.client().await;
+    let refused = client
+        .complete_task(signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+            },
+            &loser.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    client
+        .complete_task(signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+            },
+            &winner.token,
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_creator_managers_and_admins_may_change_a_description() {
+    let world = World::start().await;
+    let creator = world.popug("creator", Role::Worker).await;
+    let other = world.popug("other", Role::Accountant).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let task = world.create_task(&creator, "first words").await;
+    let mut client = world.client().await;
+    let update = |popug: &support::Popug, text: &str| {
+        signed(
+            api::UpdateTaskDescriptionRequest {
+                task_id: task.task_id.clone(),
+                description: text.to_owned(),
+            },
+            &popug.token,
+        )
+    };
+    assert_eq!(
+        client
+            .update_task_description(update(&other, "hijacked"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    client
+        .update_task_description(update(&creator, "second words"))
+        .await
+        .unwrap();
+    let updated = client
+        .update_task_description(update(&manager, "third words"))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(updated.description, "third words");
+    // The same text again is no change.
+    client
+        .update_task_description(update(&manager, "third words"))
+        .await
+        .unwrap();
+
+    let updates: Vec<events::TaskDescriptionUpdated> = payloads(
+        &world
+            .settled_events(Service::Accounting, routing::TRACKER_TASKS)
+            .await,
+    );
+    let revisions: Vec<(u64, String)> = updates
+        .iter()
+        .map(|update| (update.revision, update.description.clone()))
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            (2, "second words".to_owned()),
+            (3, "third words".to_owned())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let task = world.create_task(&worker, "a task").await;
+    let mut client = world.client().await;
+    let token = &worker.token;
+    let cases: Vec<(&str, tonic::Status, Code, &str)> = vec![
+        (
+            "empty description",
+            client
+                .create_task(signed(
+                    api::CreateTaskRequest {
+                        description: "  ".into(),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "description",
+        ),
+        (
+            "oversized description",
+            client
+                .create_task(signed(
+                    api::CreateTaskRequest {
+                        description: "x".repeat(2_001),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "description",
+        ),
+        (
+            "malformed task id",
+            client
+                .complete_task(signed(
+                    api::CompleteTaskRequest {
+                        task_id: "task-1".into(),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "task_id",
+        ),
+        (
+            "empty task id",
+            client
+                .get_task(signed(
+                    api::GetTaskRequest {
+                        task_id: String::new(),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "task_id",
+        ),
+        (
+            "unknown task id",
+            client
+                .complete_task(signed(
+                    api::CompleteTaskRequest {
+                        task_id: uuid::Uuid::new_v4().to_string(),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::NotFound,
+            "task_id",
+        ),
+        (
+            "unknown status filter",
+            client
+                .list_my_tasks(signed(
+                    api::ListMyTasksRequest {
+                        status: 9,
+                        ..Default::default()
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "status",
+        ),
+        (
+            "bad page token",
+            client
+                .list_my_tasks(signed(
+                    api::ListMyTasksRequest {
+                        page_token: "??".into(),
+                        ..Default::default()
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+        (
+            "reassigning as a worker",
+            client
+                .reassign_open_tasks(signed(api::ReassignOpenTasksRequest {}, token))
+                .await
+                .unwrap_err(),
+            Code::PermissionDenied,
+            "role worker",
+        ),
+        (
+            "listing all tasks as a worker",
+            client
+                .list_tasks(signed(api::ListTasksRequest::default(), token))
+                .await
+                .unwrap_err(),
+            Code::PermissionDenied,
+            "role worker",
+        ),
+        (
+            "no token",
+            client
+                .get_task(api::GetTaskRequest {
+                    task_id: task.task_id.clone(),
+                })
+                .await
+                .unwrap_err(),
+            Code::Unauthenticated,
+            "token",
+        ),
+    ];
+    for (name, status, code, field) in &cases {
+        assert_eq!(status.code(), *code, "{name}: {}", status.message());
+        assert!(
+            status.message().contains(field),
+            "{name}: `{}` does not name {field}",
+            status.message()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn popugs_list_their_own_tasks_by_status_and_managers_list_all_a_page_at_a_time() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let mut ids = Vec::new();
+    for index in 0..5 {
+        ids.push(
+            world
+                .create_task(&manager, &format!("task {index}"))
+                .await
+                .task_id,
+        );
+    }
+    let mut client = world.client().await;
+    client
+        .complete_task(signed(
+            api::CompleteTaskRequest {
+                task_id: ids[0].clone(),
+            },
+            &worker.token,
+        ))
+        .await
+        .unwrap();
+
+    let mine = |status: api::TaskStatus| {
+        signed(
+            api::ListMyTasksRequest {
+                status: status as i32,
+                ..Default::default()
+            },
+            &worker.token,
+        )
+    };
+    assert_eq!(
+        client
+            .list_my_tasks(mine(api::TaskStatus::Open))
+            .await
+            .unwrap()
+            .into_inner()
+            .tasks
+            .len(),
+        4
+    );
+    let done = client
+        .list_my_tasks(mine(api::TaskStatus::Done))
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks;
+    assert_eq!(
+        done.iter()
+            .map(|task| task.task_id.clone())
+            .collect::<Vec<_>>(),
+        [ids[0].clone()]
+    );
+    assert!(
+        client
+            .list_my_tasks(signed(api::ListMyTasksRequest::default(), &manager.token))
+            .await
+            .unwrap()
+            .into_inner()
+            .tasks
+            .is_empty()
+    );
+
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_tasks(signed(
+                api::ListTasksRequest {
+                    page_size: 2,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                &manager.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.tasks.into_iter().map(|task| task.task_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest first, every task once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_never_go_to_managers_or_admins_and_every_eligible_popug_gets_some() {
+    let world = World::start().await;
+    let mut eligible = HashSet::new();
+    for index in 0..4 {
+        eligible.insert(
+            world
+                .popug(&format!("worker{index}"), Role::Worker)
+                .await
+                .id
+                .to_string(),
+        );
+    }
+    eligible.insert(
+        world
+            .popug("accountant", Role::Accountant)
+            .await
+            .id
+            .to_string(),
+    );
+    let manager = world.popug("manager", Role::Manager).await;
+    world.popug("manager2", Role::Manager).await;
+    let admin = world.admin().await;
+
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for index in 0..250 {
+        let creator = if index % 2 == 0 { &manager } else { &admin };
+        let task = world.create_task(creator, &format!("task {index}")).await;
+        *counts.entry(task.assignee_id).or_default() += 1;
+    }
+    world.reshuffle(&manager).await;
+    let mut client = world.client().await;
+    let all = client
+        .list_tasks(signed(
+            api::ListTasksRequest {
+                page_size: 500,
+                ..Default::default()
+            },
+            &manager.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks;
+    for task in &all {
+        *counts.entry(task.assignee_id.clone()).or_default() += 1;
+    }
+    assert!(
+        counts.keys().all(|assignee| eligible.contains(assignee)),
+        "a manager or admin got a task: {counts:?}"
+    );
+    // 500 draws over 5 popugs: 100 expected each; below 40 has a probability far under 1e-9.
+    for popug in &eligible {
+        let got = counts.get(popug).copied().unwrap_or(0);
+        assert!(
+            got >= 40,
+            "{popug} got only {got} of 500 assignments: {counts:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prices_are_fixed_at_creation_and_never_change() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    world.popug("worker2", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let mut created = Vec::new();
+    for index in 0..20 {
+        created.push(
+            world
+                .create_task(&manager, &format!("priced {index}"))
+                .await,
+        );
+    }
+    for _ in 0..3 {
+        world.reshuffle(&manager).await;
+    }
+    let mut client = world.client().await;
+    for task in &created {
+        let now = world.get_task(&manager, &task.task_id).await;
+        if now.assignee_id == worker.id.to_string() {
+            client
+                .complete_task(signed(
+                    api::CompleteTaskRequest {
+                        task_id: task.task_id.clone(),
+                    },
+                    &worker.token,
+                ))
+                .await
+                .unwrap();
+        }
+        let now = world.get_task(&manager, &task.task_id).await;
+        assert_eq!(
+            (now.fee_cents, now.reward_cents),
+            (task.fee_cents, task.reward_cents)
+        );
+    }
+    let prices: HashMap<String, (i64, i64)> = created
+        .iter()
+        .map(|task| (task.task_id.clone(), (task.fee_cents, task.reward_cents)))
+        .collect();
+    let lifecycle = world
+        .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+        .await;
+    let mut fees_seen = 0;
+    for added in payloads::<events::TaskAdded>(&lifecycle) {
+        let assignment = added.assignment.unwrap();
+        assert_eq!(assignment.fee_cents, prices[&assignment.task_id].0);
+        fees_seen += 1;
+    }
+    for batch in payloads::<events::TasksReassigned>(&lifecycle) {
+        for assignment in batch.assignments {
+            assert_eq!(assignment.fee_cents, prices[&assignment.task_id].0);
+            fees_seen += 1;
+        }
+    }
+    assert_eq!(
+        fees_seen,
+        20 + 3 * 20 - 0,
+        "creation plus three reshuffles of the tasks open at each"
+    );
+    for completed in payloads::<events::TaskCompleted>(&lifecycle) {
+        assert_eq!(completed.reward_cents, prices[&completed.task_id].1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_change_in_auth_makes_a_popug_eligible_or_ineligible() {
+    let world = World::start().await;
+    let popug = world.popug("popug", Role::Worker).await;
+    let admin = world.admin().await;
+    assert_eq!(
+        world.create_task(&admin, "for the popug").await.assignee_id,
+        popug.id.to_string()
+    );
+
+    world.change_role(&popug, Role::Manager).await;
+    let refused = world
+        .client()
+        .await
+        .create_task(signed(
+            api::CreateTaskRequest {
+                description: "nobody left".into(),
+            },
+            &admin.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+
+    world.change_role(&popug, Role::Accountant).await;
+    assert_eq!(
+        world.create_task(&admin, "back again").await.assignee_id,
+        popug.id.to_string()
+    );
+}
