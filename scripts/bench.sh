@@ -8,3 +8,5 @@ say "events through outbox, relay, broker and inbox vs a bare lapin loop"
 cargo bench -p ates-messaging --bench delivery
 say "auth sign-ins vs the health check of the same server"
 cargo bench -p auth-svc --bench sign_in
+say "tracker: task creations at a fixed offered load vs the health check; a 100,000-task reshuffle"
+cargo bench -p tracker-svc --bench tracker

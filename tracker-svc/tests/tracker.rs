@@ -644,7 +644,7 @@ async fn prices_are_fixed_at_creation_and_never_change() {
     }
     assert_eq!(
         fees_seen,
-        20 + 3 * 20 - 0,
+        20 + 3 * 20,
         "creation plus three reshuffles of the tasks open at each"
     );
     for completed in payloads::<events::TaskCompleted>(&lifecycle) {
