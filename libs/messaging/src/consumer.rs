@@ -216,6 +216,8 @@ pub struct Consumer {
     handler: Arc<dyn Handler>,
     config: ConsumerConfig,
     stats: Arc<ConsumerStats>,
+    /// The consuming service's outbox, woken after each commit: handlers may record events.
+    outbox: Option<crate::Outbox>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -284,7 +286,15 @@ impl Consumer {
             handler,
             config,
             stats: Arc::default(),
+            outbox: None,
         }
+    }
+
+    /// Wakes `outbox`'s relay after every committed batch, so events the handlers recorded go
+    /// out at once.
+    pub fn with_outbox(mut self, outbox: crate::Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// The consumer's counters, shared with the running consumer.
@@ -465,7 +475,12 @@ impl Consumer {
         let mut database_backoff = Backoff::default();
         let outcomes = loop {
             match self.apply(queue, &parsed).await {
-                Ok(outcomes) => break outcomes,
+                Ok(outcomes) => {
+                    if let Some(outbox) = &self.outbox {
+                        outbox.notify_committed();
+                    }
+                    break outcomes;
+                }
                 Err(error) => {
                     let delay = database_backoff.next_delay();
                     tracing::warn!(queue = %queue, error = %error, retry_in_ms = delay.as_millis() as u64, "consumer cannot apply a batch; it will be applied again");

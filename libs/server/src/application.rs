@@ -251,7 +251,8 @@ impl Application {
                         amqp.clone(),
                         handler,
                         ConsumerConfig::default(),
-                    );
+                    )
+                    .with_outbox(outbox.clone());
                     inner_workers.spawn(consumer.run(shutdown.clone()));
                 }
                 let names: Vec<&str> = status_names.iter().map(String::as_str).collect();

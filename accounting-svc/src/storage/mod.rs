@@ -1,0 +1,4 @@
+//! Accounting's tables, through diesel.
+
+pub mod ledger;
+pub mod schema;

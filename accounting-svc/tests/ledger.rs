@@ -1,0 +1,573 @@
+//! The money rules, against a real accounting fed through RabbitMQ and read over gRPC.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use ates_contracts::ates::accounting::v1 as api;
+use ates_contracts::ates::auth::v1::Role;
+use ates_contracts::ates::payouts::events::v1 as payouts;
+use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::routing;
+use support::{Ledger, assignment, at, signed, timestamp};
+use tonic::Code;
+use uuid::Uuid;
+
+const DAY: &str = "2026-11-20";
+
+fn completed(task: Uuid, assignee: Uuid, reward_cents: i64, when: &str) -> tracker::TaskCompleted {
+    tracker::TaskCompleted {
+        task_id: task.to_string(),
+        assignee_id: assignee.to_string(),
+        reward_cents,
+        completed_at: Some(timestamp(at(when))),
+    }
+}
+
+fn added(task: Uuid, assignee: Uuid, fee_cents: i64, when: &str) -> tracker::TaskAdded {
+    tracker::TaskAdded {
+        task_id: task.to_string(),
+        assignment: Some(assignment(task, assignee, fee_cents, at(when))),
+        creator_id: Uuid::new_v4().to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_assignment_charges_the_fee_even_a_reshuffle_back_to_the_same_popug() {
+    let mut ledger = Ledger::start().await;
+    let (popug, task) = (Uuid::new_v4(), Uuid::new_v4());
+    ledger
+        .publish(
+            &added(task, popug, 1_500, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    let batch = tracker::TasksReassigned {
+        reshuffle_id: Uuid::new_v4().to_string(),
+        batch_index: 0,
+        batch_count: 1,
+        assignments: vec![assignment(task, popug, 1_500, at("2026-11-20T10:00:00Z"))],
+    };
+    ledger.publish(&batch, at("2026-11-20T10:00:00Z")).await;
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, -3_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completion_credits_the_reward() {
+    let mut ledger = Ledger::start().await;
+    let (popug, task) = (Uuid::new_v4(), Uuid::new_v4());
+    ledger
+        .publish(
+            &added(task, popug, 1_000, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &completed(task, popug, 3_000, "2026-11-20T11:00:00Z"),
+            at("2026-11-20T11:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_negative_balance_carries_over_to_the_next_day() {
+    let mut ledger = Ledger::start().await;
+    let (popug, token) = ledger.popug("debtor", Role::Worker).await;
+    let task = Uuid::new_v4();
+    ledger
+        .publish(
+            &added(task, popug, 2_000, "2026-11-20T23:59:00Z"),
+            at("2026-11-20T23:59:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    let next_day = ledger
+        .client()
+        .await
+        .get_statement(signed(
+            api::GetStatementRequest {
+                account_id: popug.to_string(),
+                business_date: "2026-11-21".into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next_day.opening_balance_cents, -2_000);
+    assert_eq!(next_day.closing_balance_cents, -2_000);
+    assert!(next_day.entries.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn management_earnings_of_a_day_are_its_fees_minus_its_rewards() {
+    let mut ledger = Ledger::start().await;
+    let (_, accountant) = ledger.popug("accountant", Role::Accountant).await;
+    let (one, two, task_a, task_b, old) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
+    ledger
+        .publish(
+            &added(old, one, 2_000, "2026-11-19T12:00:00Z"),
+            at("2026-11-19T12:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &added(task_a, one, 1_500, "2026-11-20T08:00:00Z"),
+            at("2026-11-20T08:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &added(task_b, two, 1_200, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    // The reward of a task assigned the day before counts on the day it is earned.
+    ledger
+        .publish(
+            &completed(old, one, 3_000, "2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    let earnings = ledger
+        .client()
+        .await
+        .get_management_earnings(signed(
+            api::GetManagementEarningsRequest {
+                from_date: "2026-11-19".into(),
+                to_date: "2026-11-21".into(),
+            },
+            &accountant,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let days: Vec<(String, i64, i64, i64)> = earnings
+        .days
+        .iter()
+        .map(|day| {
+            (
+                day.business_date.clone(),
+                day.fees_cents,
+                day.rewards_cents,
+                day.earnings_cents,
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-11-19".to_owned(), 2_000, 0, 2_000),
+            ("2026-11-20".to_owned(), 2_700, 3_000, -300),
+            ("2026-11-21".to_owned(), 0, 0, 0),
+        ]
+    );
+    assert_eq!(earnings.total_earnings_cents, 1_700);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_event_twice_and_the_same_assignment_under_a_new_event_id_apply_once() {
+    let mut ledger = Ledger::start().await;
+    let (popug, task) = (Uuid::new_v4(), Uuid::new_v4());
+    let event = added(task, popug, 1_700, "2026-11-20T09:00:00Z");
+    let bytes = ledger.publish(&event, at("2026-11-20T09:00:00Z")).await;
+    // Byte for byte again, twice.
+    for _ in 0..2 {
+        ledger
+            .publish_bytes(
+                routing::TRACKER_TASK_LIFECYCLE,
+                "ates.tracker.events.v1.TaskAdded",
+                &bytes,
+            )
+            .await;
+    }
+    // The same assignment re-sent by a producer under a new event id.
+    ledger.publish(&event, at("2026-11-20T09:00:00Z")).await;
+    // The same completion twice under different ids.
+    let completion = completed(task, popug, 2_500, "2026-11-20T12:00:00Z");
+    ledger
+        .publish(&completion, at("2026-11-20T12:00:00Z"))
+        .await;
+    ledger
+        .publish(&completion, at("2026-11-20T12:00:00Z"))
+        .await;
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, -1_700 + 2_500);
+    assert_eq!(ledger.count("SELECT count(*) AS n FROM postings").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_that_arrive_out_of_order_are_applied_correctly() {
+    let mut ledger = Ledger::start().await;
+    let (popug, token) = ledger.popug("early", Role::Worker).await;
+    let task = Uuid::new_v4();
+    // The completion and the new description arrive before the task's creation.
+    ledger
+        .publish(
+            &completed(task, popug, 3_500, "2026-11-20T12:00:00Z"),
+            at("2026-11-20T12:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &tracker::TaskDescriptionUpdated {
+                task_id: task.to_string(),
+                description: "the final words".into(),
+                revision: 2,
+            },
+            at("2026-11-20T11:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    ledger
+        .publish(
+            &added(task, popug, 1_100, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, 3_500 - 1_100);
+    let statement = ledger
+        .client()
+        .await
+        .get_statement(signed(
+            api::GetStatementRequest {
+                account_id: popug.to_string(),
+                business_date: DAY.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(statement.entries.len(), 2);
+    assert!(
+        statement
+            .entries
+            .iter()
+            .all(|entry| entry.task_description == "the final words"),
+        "{statement:?}"
+    );
+    assert_eq!(statement.closing_balance_cents, 2_400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_events_for_one_account_processed_concurrently_end_in_the_exact_balance() {
+    let mut ledger = Ledger::start().await;
+    let popug = Uuid::new_v4();
+    let mut expected = 0;
+    for index in 0..500_i64 {
+        let task = Uuid::new_v4();
+        let fee = 1_000 + (index % 11) * 100;
+        let reward = 2_000 + (index % 21) * 100;
+        ledger
+            .publish(
+                &added(task, popug, fee, "2026-11-20T09:00:00Z"),
+                at("2026-11-20T09:00:00Z"),
+            )
+            .await;
+        ledger
+            .publish(
+                &completed(task, popug, reward, "2026-11-20T10:00:00Z"),
+                at("2026-11-20T10:00:00Z"),
+            )
+            .await;
+        expected += reward - fee;
+    }
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, expected);
+    assert_eq!(
+        ledger
+            .count("SELECT count(*) AS n FROM ledger_entries WHERE book = 'employee'")
+            .await,
+        1_000
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payout_records_one_entry_and_a_second_for_the_same_account_and_date_changes_nothing() {
+    let mut ledger = Ledger::start().await;
+    let (popug, token) = ledger.popug("paid", Role::Worker).await;
+    let task = Uuid::new_v4();
+    ledger
+        .publish(
+            &added(task, popug, 1_000, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &completed(task, popug, 4_000, "2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:00:00Z"),
+        )
+        .await;
+    let payout = payouts::BillZeroed {
+        payout_id: Uuid::new_v4().to_string(),
+        account_id: popug.to_string(),
+        amount_cents: 3_000,
+        business_date: DAY.into(),
+        paid_at: Some(timestamp(at("2026-11-21T00:00:05Z"))),
+    };
+    ledger.publish(&payout, at("2026-11-21T00:00:05Z")).await;
+    ledger
+        .publish(
+            &payouts::BillZeroed {
+                payout_id: Uuid::new_v4().to_string(),
+                ..payout.clone()
+            },
+            at("2026-11-21T00:01:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    assert_eq!(ledger.balance(popug).await, 0);
+    let statement = ledger
+        .client()
+        .await
+        .get_statement(signed(
+            api::GetStatementRequest {
+                account_id: popug.to_string(),
+                business_date: DAY.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let payouts: Vec<&api::Entry> = statement
+        .entries
+        .iter()
+        .filter(|entry| entry.kind == api::EntryKind::Payout as i32)
+        .collect();
+    assert_eq!(payouts.len(), 1);
+    assert_eq!(payouts[0].amount_cents, -3_000);
+    assert_eq!(
+        payouts[0].business_date, DAY,
+        "the payout belongs to the closed day"
+    );
+    assert_eq!(statement.closing_balance_cents, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_read_api_enforces_roles() {
+    let mut ledger = Ledger::start().await;
+    let (worker, worker_token) = ledger.popug("worker", Role::Worker).await;
+    let (other, _) = ledger.popug("other", Role::Worker).await;
+    let (_, manager_token) = ledger.popug("manager", Role::Manager).await;
+    let (_, accountant_token) = ledger.popug("accountant", Role::Accountant).await;
+    let admin_token = ledger.auth.admin_token().await;
+    for popug in [worker, other] {
+        ledger
+            .publish(
+                &added(Uuid::new_v4(), popug, 1_000, "2026-11-20T09:00:00Z"),
+                at("2026-11-20T09:00:00Z"),
+            )
+            .await;
+    }
+    ledger.settle().await;
+    let mut client = ledger.client().await;
+    let statement = |account: Uuid, token: &str| {
+        signed(
+            api::GetStatementRequest {
+                account_id: account.to_string(),
+                business_date: DAY.into(),
+                ..Default::default()
+            },
+            token,
+        )
+    };
+    client
+        .get_statement(statement(worker, &worker_token))
+        .await
+        .unwrap();
+    for token in [&worker_token, &manager_token] {
+        assert_eq!(
+            client
+                .get_statement(statement(other, token))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            client
+                .list_balances(signed(api::ListBalancesRequest::default(), token))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            client
+                .get_today_management_earnings(signed(
+                    api::GetTodayManagementEarningsRequest {},
+                    token
+                ))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+    }
+    for token in [&accountant_token, &admin_token] {
+        client.get_statement(statement(other, token)).await.unwrap();
+        let balances = client
+            .list_balances(signed(api::ListBalancesRequest::default(), token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(balances.negative_balance_count, 2);
+        assert_eq!(balances.balances.len(), 2);
+        client
+            .get_today_management_earnings(signed(api::GetTodayManagementEarningsRequest {}, token))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        client
+            .list_balances(api::ListBalancesRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_inputs_get_their_status_naming_the_field() {
+    let ledger = Ledger::start().await;
+    let admin = ledger.auth.admin_token().await;
+    let mut client = ledger.client().await;
+    let statement = |account: &str, date: &str| {
+        signed(
+            api::GetStatementRequest {
+                account_id: account.to_owned(),
+                business_date: date.to_owned(),
+                ..Default::default()
+            },
+            &admin,
+        )
+    };
+    let earnings = |from: &str, to: &str| {
+        signed(
+            api::GetManagementEarningsRequest {
+                from_date: from.to_owned(),
+                to_date: to.to_owned(),
+            },
+            &admin,
+        )
+    };
+    let cases: Vec<(&str, tonic::Status, Code, &str)> = vec![
+        (
+            "malformed account",
+            client
+                .get_statement(statement("popug-1", DAY))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "account_id",
+        ),
+        (
+            "empty account",
+            client.get_statement(statement("", DAY)).await.unwrap_err(),
+            Code::InvalidArgument,
+            "account_id",
+        ),
+        (
+            "unknown account",
+            client
+                .get_statement(statement(&Uuid::new_v4().to_string(), DAY))
+                .await
+                .unwrap_err(),
+            Code::NotFound,
+            "account_id",
+        ),
+        (
+            "malformed date",
+            client
+                .get_statement(statement(&Uuid::new_v4().to_string(), "20/11/2026"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "reversed range",
+            client
+                .get_management_earnings(earnings("2026-11-20", "2026-11-19"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "to_date",
+        ),
+        (
+            "too long a range",
+            client
+                .get_management_earnings(earnings("2024-01-01", "2026-01-01"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "to_date",
+        ),
+        (
+            "malformed from",
+            client
+                .get_management_earnings(earnings("yesterday", "2026-11-19"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "from_date",
+        ),
+        (
+            "bad page size",
+            client
+                .list_balances(signed(
+                    api::ListBalancesRequest {
+                        page_size: -1,
+                        page_token: String::new(),
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_size",
+        ),
+        (
+            "bad page token",
+            client
+                .list_balances(signed(
+                    api::ListBalancesRequest {
+                        page_size: 0,
+                        page_token: "@@".into(),
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+    ];
+    for (name, status, code, field) in &cases {
+        assert_eq!(status.code(), *code, "{name}: {}", status.message());
+        assert!(
+            status.message().contains(field),
+            "{name}: `{}` does not name {field}",
+            status.message()
+        );
+    }
+}

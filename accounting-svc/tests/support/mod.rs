@@ -1,0 +1,239 @@
+//! A real auth (for tokens) and a real accounting on one broker prefix. The test plays the
+//! tracker and payouts: it publishes their events, in their envelopes, to their exchanges.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+#[path = "../../../auth-svc/tests/support/mod.rs"]
+pub mod auth;
+
+use std::time::Duration;
+
+use accounting_svc::domain::BusinessCalendar;
+use ates_contracts::ates::accounting::v1::accounting_service_client::AccountingServiceClient;
+use ates_contracts::ates::events::v1::EventEnvelope;
+use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::routing;
+use ates_messaging::DbPool;
+use ates_testkit::{RunningService, TestDatabase};
+use chrono::{DateTime, Utc};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use prost::Message as _;
+use tonic::transport::Channel as GrpcChannel;
+use uuid::Uuid;
+
+pub use auth::signed;
+
+pub struct Ledger {
+    pub auth: auth::Auth,
+    pub accounting: RunningService,
+    pub database: TestDatabase,
+    pub pool: DbPool,
+    _connection: Connection,
+    channel: Channel,
+    /// Distinct event ids published so far.
+    pub published: usize,
+}
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: 0,
+    }
+}
+
+pub fn assignment(
+    task: Uuid,
+    assignee: Uuid,
+    fee_cents: i64,
+    assigned_at: DateTime<Utc>,
+) -> tracker::Assignment {
+    tracker::Assignment {
+        assignment_id: Uuid::new_v4().to_string(),
+        task_id: task.to_string(),
+        assignee_id: assignee.to_string(),
+        description: format!("task {task}"),
+        fee_cents,
+        assigned_at: Some(timestamp(assigned_at)),
+    }
+}
+
+impl Ledger {
+    pub async fn start() -> Self {
+        let auth = auth::Auth::start().await;
+        let database = TestDatabase::create().await.unwrap();
+        let config = ates_testkit::service_config(database.url(), &auth.broker, &auth.endpoint());
+        let accounting =
+            RunningService::start(accounting_svc::app::spec(), config, |application| {
+                Ok(accounting_svc::app::wiring_with(
+                    application,
+                    BusinessCalendar::new(chrono_tz::Tz::UTC),
+                ))
+            })
+            .await
+            .unwrap();
+        let pool = Pool::builder(AsyncDieselConnectionManager::<AsyncPgConnection>::new(
+            database.url(),
+        ))
+        .max_size(4)
+        .build()
+        .unwrap();
+        let connection = auth.broker.connect().await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        Self {
+            auth,
+            accounting,
+            database,
+            pool,
+            _connection: connection,
+            channel,
+            published: 0,
+        }
+    }
+
+    /// Publishes an event as its producer would; returns the exact bytes sent.
+    pub async fn publish<E: prost::Message + prost::Name>(
+        &mut self,
+        event: &E,
+        occurred_at: DateTime<Utc>,
+    ) -> Vec<u8> {
+        let event_type = E::full_name();
+        let route = routing::route_of(&event_type).unwrap();
+        let envelope = EventEnvelope {
+            event_id: Uuid::now_v7().to_string(),
+            event_type: event_type.clone(),
+            occurred_at: Some(timestamp(occurred_at)),
+            producer: route.producer.binary_name().to_owned(),
+            payload: event.encode_to_vec(),
+            ..EventEnvelope::default()
+        };
+        let body = envelope.encode_to_vec();
+        self.publish_bytes(route.exchange, &event_type, &body).await;
+        self.published += 1;
+        body
+    }
+
+    /// Publishes bytes to an exchange (a byte-for-byte copy of an earlier message, say).
+    pub async fn publish_bytes(&self, exchange: &str, routing_key: &str, body: &[u8]) {
+        let exchange = ates_messaging::Topology::new(self.auth.broker.prefix()).exchange(exchange);
+        let confirmation = self
+            .channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.to_owned().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(
+            matches!(confirmation, Confirmation::Ack(None)),
+            "{confirmation:?}"
+        );
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().await.unwrap();
+        diesel::sql_query(sql)
+            .get_result::<Count>(&mut conn)
+            .await
+            .unwrap()
+            .n
+    }
+
+    /// Waits until every distinct event published so far has been applied (or parked), then
+    /// checks the ledger's invariants.
+    pub async fn settle(&self) {
+        let wanted = self.published as i64;
+        let settled = ates_testkit::eventually(Duration::from_secs(30), || async {
+            (self.count("SELECT count(*) AS n FROM inbox_events").await >= wanted).then_some(())
+        })
+        .await;
+        assert!(
+            settled.is_some(),
+            "accounting applied {} of {wanted} events",
+            self.count("SELECT count(*) AS n FROM inbox_events").await
+        );
+        // Copies of applied events may still be in flight: give them time to (not) change anything.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.assert_invariants().await;
+    }
+
+    /// The ledger's invariants: postings balance, balances equal their entries.
+    pub async fn assert_invariants(&self) {
+        assert_eq!(
+            self.count("SELECT COALESCE(sum(amount_cents), 0)::bigint AS n FROM ledger_entries")
+                .await,
+            0,
+            "all postings sum to zero"
+        );
+        assert_eq!(
+            self.count("SELECT count(*) AS n FROM (SELECT posting_id FROM ledger_entries GROUP BY posting_id HAVING count(*) <> 2 OR sum(amount_cents) <> 0) AS unbalanced").await,
+            0,
+            "every posting has two legs that balance"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) AS n FROM balances b WHERE balance_cents <> \
+                 (SELECT COALESCE(sum(amount_cents), 0) FROM ledger_entries e WHERE e.account_id = b.account_id) \
+                 OR entry_count <> (SELECT count(*) FROM ledger_entries e WHERE e.account_id = b.account_id)"
+            )
+            .await,
+            0,
+            "every balance equals the sum of its entries"
+        );
+    }
+
+    pub async fn balance(&self, account: Uuid) -> i64 {
+        self.count(&format!("SELECT COALESCE((SELECT balance_cents FROM balances WHERE account_id = '{account}'), 0) AS n")).await
+    }
+
+    pub async fn client(&self) -> AccountingServiceClient<GrpcChannel> {
+        let channel = tonic::transport::Endpoint::from_shared(self.accounting.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        AccountingServiceClient::new(channel)
+    }
+
+    /// An account in auth with a token, for the read API.
+    pub async fn popug(
+        &self,
+        name: &str,
+        role: ates_contracts::ates::auth::v1::Role,
+    ) -> (Uuid, String) {
+        let (account, beak) = self
+            .auth
+            .create(&format!("{name}@uberpopug.test"), role)
+            .await;
+        (
+            Uuid::parse_str(&account.account_id).unwrap(),
+            self.auth.sign_in(&beak).await.access_token,
+        )
+    }
+}
