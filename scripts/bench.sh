@@ -10,3 +10,5 @@ say "auth sign-ins vs the health check of the same server"
 cargo bench -p auth-svc --bench sign_in
 say "tracker: task creations at a fixed offered load vs the health check; a 100,000-task reshuffle"
 cargo bench -p tracker-svc --bench tracker
+say "accounting: ledger events settled from task lifecycles vs the bare broker loop; latency at 1,000/s"
+cargo bench -p accounting-svc --bench settlement

@@ -48,8 +48,15 @@ pub fn wiring_with(application: &Application, calendar: BusinessCalendar) -> Wir
             )
         })
         .collect();
+    // One session per queue: every posting updates its employee's balance row, and parallel
+    // sessions taking those rows in different orders would deadlock each other.
+    let consumer_config = ates_messaging::ConsumerConfig {
+        sessions: 1,
+        ..ates_messaging::ConsumerConfig::default()
+    };
     let mut wiring = Wiring {
         consumers,
+        consumer_config: Some(consumer_config),
         ..Wiring::default()
     };
     wiring

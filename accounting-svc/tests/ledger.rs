@@ -571,3 +571,94 @@ async fn bad_inputs_get_their_status_naming_the_field() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_entry_is_announced_in_the_audit_log_and_every_touched_bill_with_its_balance() {
+    use ates_contracts::ates::accounting::events::v1 as out;
+    use ates_contracts::ates::events::v1::EventEnvelope;
+    use ates_contracts::routing::Service;
+    use lapin::options::BasicGetOptions;
+    use prost::Message as _;
+
+    let mut ledger = Ledger::start().await;
+    let (popug, task) = (Uuid::new_v4(), Uuid::new_v4());
+    ledger
+        .publish(
+            &added(task, popug, 1_200, "2026-11-20T09:00:00Z"),
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &completed(task, popug, 2_600, "2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    let drained = ates_testkit::eventually(std::time::Duration::from_secs(20), || async {
+        (ledger
+            .count("SELECT count(*) AS n FROM outbox_events")
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    assert!(drained.is_some());
+
+    let connection = ledger.auth.broker.connect().await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let topology = ates_messaging::Topology::new(ledger.auth.broker.prefix());
+    let read = async |consumer: Service, exchange: &str| {
+        let subscription = routing::subscriptions_of(consumer)
+            .into_iter()
+            .find(|s| s.exchange == exchange)
+            .unwrap();
+        let mut envelopes = Vec::new();
+        while let Some(message) = channel
+            .basic_get(
+                topology.queue(&subscription).into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            envelopes.push(EventEnvelope::decode(message.delivery.data.as_slice()).unwrap());
+        }
+        envelopes
+    };
+    let audit = read(Service::Analytics, routing::ACCOUNTING_AUDIT_LOG).await;
+    let entries: Vec<out::AuditLogEntryCreated> = audit
+        .iter()
+        .map(|envelope| out::AuditLogEntryCreated::decode(envelope.payload.as_slice()).unwrap())
+        .collect();
+    let mut amounts: Vec<(i64, i32, String)> = entries
+        .iter()
+        .map(|entry| (entry.amount_cents, entry.kind, entry.business_date.clone()))
+        .collect();
+    amounts.sort();
+    assert_eq!(
+        amounts,
+        [
+            (-1_200, out::EntryKind::AssignmentFee as i32, DAY.to_owned()),
+            (
+                2_600,
+                out::EntryKind::CompletionReward as i32,
+                DAY.to_owned()
+            )
+        ]
+    );
+    assert!(entries.iter().all(|entry| entry.account_id == popug.to_string() && entry.task_id == task.to_string()));
+    for consumer in [Service::Payouts, Service::Analytics] {
+        let bills: Vec<out::BillUpdated> = read(consumer, routing::ACCOUNTING_BILLS)
+            .await
+            .iter()
+            .map(|envelope| out::BillUpdated::decode(envelope.payload.as_slice()).unwrap())
+            .collect();
+        let latest = bills.iter().max_by_key(|bill| bill.revision).unwrap();
+        assert_eq!(
+            (latest.balance_cents, latest.revision),
+            (1_400, 2),
+            "{consumer:?}: {bills:?}"
+        );
+    }
+}

@@ -90,58 +90,147 @@ impl LedgerHandler {
         ))
     }
 
-    /// Posts each posting once, records an audit-log event per new entry and a bill update per
-    /// account touched.
-    async fn post_all(
+    /// Reads one event into the postings and descriptions it carries.
+    fn read(&self, event: &ReceivedEvent, effects: &mut Effects) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            TASK_ADDED => {
+                let added: tracker::TaskAdded = event.decode()?;
+                let assignment = added.assignment.ok_or_else(|| {
+                    HandlerError::Rejected("TaskAdded has no assignment".to_owned())
+                })?;
+                effects.descriptions.push((
+                    id("task_id", &assignment.task_id)?,
+                    assignment.description.clone(),
+                    0,
+                ));
+                effects
+                    .postings
+                    .push(self.assignment_posting(&assignment, event.occurred_at)?);
+            }
+            TASKS_REASSIGNED => {
+                let batch: tracker::TasksReassigned = event.decode()?;
+                for assignment in &batch.assignments {
+                    effects.descriptions.push((
+                        id("task_id", &assignment.task_id)?,
+                        assignment.description.clone(),
+                        0,
+                    ));
+                    effects
+                        .postings
+                        .push(self.assignment_posting(assignment, event.occurred_at)?);
+                }
+            }
+            TASK_COMPLETED => {
+                let completed: tracker::TaskCompleted = event.decode()?;
+                let occurred_at = instant(completed.completed_at.as_ref(), event.occurred_at);
+                effects.postings.push(Posting::completion_reward(
+                    id("assignee_id", &completed.assignee_id)?,
+                    id("task_id", &completed.task_id)?,
+                    positive("reward_cents", completed.reward_cents)?,
+                    occurred_at,
+                    self.calendar.date_of(occurred_at),
+                ));
+            }
+            TASK_DESCRIPTION_UPDATED => {
+                let updated: tracker::TaskDescriptionUpdated = event.decode()?;
+                let revision = i64::try_from(updated.revision).map_err(|_| {
+                    HandlerError::Rejected(format!("revision {} is out of range", updated.revision))
+                })?;
+                effects.descriptions.push((
+                    id("task_id", &updated.task_id)?,
+                    updated.description,
+                    revision,
+                ));
+            }
+            BILL_ZEROED => {
+                let zeroed: payouts::BillZeroed = event.decode()?;
+                let business_date = NaiveDate::parse_from_str(&zeroed.business_date, "%Y-%m-%d")
+                    .map_err(|_| {
+                        HandlerError::Rejected(format!(
+                            "business_date `{}` is not YYYY-MM-DD",
+                            zeroed.business_date
+                        ))
+                    })?;
+                effects.postings.push(Posting::payout(
+                    id("account_id", &zeroed.account_id)?,
+                    positive("amount_cents", zeroed.amount_cents)?,
+                    instant(zeroed.paid_at.as_ref(), event.occurred_at),
+                    business_date,
+                ));
+            }
+            other => {
+                return Err(HandlerError::Rejected(format!(
+                    "unexpected event type {other}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies what a set of events carries in a handful of statements: descriptions, postings
+    /// (each business key once), an audit-log event per new entry, a bill update per account
+    /// touched.
+    async fn apply(
         &self,
         conn: &mut AsyncPgConnection,
-        postings: &[Posting],
-        now: DateTime<Utc>,
+        effects: &Effects,
     ) -> Result<(), HandlerError> {
-        let mut audit = Vec::new();
+        let now = Utc::now();
+        ledger::remember_descriptions(conn, &effects.descriptions).await?;
+        let posted = ledger::post_all(conn, &effects.postings).await?;
         let mut touched = BTreeSet::new();
-        for posting in postings {
-            let Some(entry_id) = ledger::post(conn, posting).await? else {
-                continue;
-            };
-            let leg = posting.employee_leg();
-            let account = leg.book.account().expect("the first leg is the employee's");
-            touched.insert(account);
-            audit.push(out::AuditLogEntryCreated {
-                entry_id: entry_id.to_string(),
-                account_id: account.to_string(),
-                task_id: posting
-                    .task_id
-                    .map(|task| task.to_string())
-                    .unwrap_or_default(),
-                amount_cents: leg.amount_cents,
-                kind: entry_kind(posting.kind) as i32,
-                business_date: posting.business_date.to_string(),
-                occurred_at: Some(timestamp(posting.occurred_at)),
-            });
+        let audit: Vec<out::AuditLogEntryCreated> = posted
+            .iter()
+            .map(|&(index, entry_id)| {
+                let posting = &effects.postings[index];
+                let leg = posting.employee_leg();
+                let account = leg.book.account().expect("the first leg is the employee's");
+                touched.insert(account);
+                out::AuditLogEntryCreated {
+                    entry_id: entry_id.to_string(),
+                    account_id: account.to_string(),
+                    task_id: posting
+                        .task_id
+                        .map(|task| task.to_string())
+                        .unwrap_or_default(),
+                    amount_cents: leg.amount_cents,
+                    kind: entry_kind(posting.kind) as i32,
+                    business_date: posting.business_date.to_string(),
+                    occurred_at: Some(timestamp(posting.occurred_at)),
+                }
+            })
+            .collect();
+        if audit.is_empty() {
+            return Ok(());
         }
         self.outbox
             .record_all(conn, audit.iter().map(|event| (event, now)))
             .await
             .map_err(outbox_error)?;
-        let mut bills = Vec::with_capacity(touched.len());
-        for account in touched {
-            let balance = ledger::balance(conn, account).await?.ok_or_else(|| {
-                HandlerError::Failed(format!("no balance row for {account} after posting"))
-            })?;
-            bills.push(out::BillUpdated {
-                account_id: account.to_string(),
+        let accounts: Vec<Uuid> = touched.into_iter().collect();
+        let bills: Vec<out::BillUpdated> = ledger::balances_of(conn, &accounts)
+            .await?
+            .into_iter()
+            .map(|balance| out::BillUpdated {
+                account_id: balance.account_id.to_string(),
                 balance_cents: balance.balance_cents,
                 as_of: Some(timestamp(balance.updated_at)),
                 revision: u64::try_from(balance.entry_count).unwrap_or(0),
-            });
-        }
+            })
+            .collect();
         self.outbox
             .record_all(conn, bills.iter().map(|event| (event, now)))
             .await
             .map_err(outbox_error)?;
         Ok(())
     }
+}
+
+/// What events carry, gathered before anything is written.
+#[derive(Default)]
+struct Effects {
+    postings: Vec<Posting>,
+    descriptions: Vec<(Uuid, String, i64)>,
 }
 
 fn outbox_error(error: ates_messaging::OutboxError) -> HandlerError {
@@ -168,90 +257,24 @@ impl Handler for LedgerHandler {
         event: &'a ReceivedEvent,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let now = Utc::now();
-            let postings = match event.event_type.as_str() {
-                TASK_ADDED => {
-                    let added: tracker::TaskAdded = event.decode()?;
-                    let assignment = added.assignment.ok_or_else(|| {
-                        HandlerError::Rejected("TaskAdded has no assignment".to_owned())
-                    })?;
-                    ledger::remember_description(
-                        conn,
-                        id("task_id", &assignment.task_id)?,
-                        &assignment.description,
-                        0,
-                    )
-                    .await?;
-                    vec![self.assignment_posting(&assignment, event.occurred_at)?]
-                }
-                TASKS_REASSIGNED => {
-                    let batch: tracker::TasksReassigned = event.decode()?;
-                    let mut postings = Vec::with_capacity(batch.assignments.len());
-                    for assignment in &batch.assignments {
-                        ledger::remember_description(
-                            conn,
-                            id("task_id", &assignment.task_id)?,
-                            &assignment.description,
-                            0,
-                        )
-                        .await?;
-                        postings.push(self.assignment_posting(assignment, event.occurred_at)?);
-                    }
-                    postings
-                }
-                TASK_COMPLETED => {
-                    let completed: tracker::TaskCompleted = event.decode()?;
-                    let occurred_at = instant(completed.completed_at.as_ref(), event.occurred_at);
-                    vec![Posting::completion_reward(
-                        id("assignee_id", &completed.assignee_id)?,
-                        id("task_id", &completed.task_id)?,
-                        positive("reward_cents", completed.reward_cents)?,
-                        occurred_at,
-                        self.calendar.date_of(occurred_at),
-                    )]
-                }
-                TASK_DESCRIPTION_UPDATED => {
-                    let updated: tracker::TaskDescriptionUpdated = event.decode()?;
-                    let revision = i64::try_from(updated.revision).map_err(|_| {
-                        HandlerError::Rejected(format!(
-                            "revision {} is out of range",
-                            updated.revision
-                        ))
-                    })?;
-                    ledger::remember_description(
-                        conn,
-                        id("task_id", &updated.task_id)?,
-                        &updated.description,
-                        revision,
-                    )
-                    .await?;
-                    Vec::new()
-                }
-                BILL_ZEROED => {
-                    let zeroed: payouts::BillZeroed = event.decode()?;
-                    let business_date =
-                        NaiveDate::parse_from_str(&zeroed.business_date, "%Y-%m-%d").map_err(
-                            |_| {
-                                HandlerError::Rejected(format!(
-                                    "business_date `{}` is not YYYY-MM-DD",
-                                    zeroed.business_date
-                                ))
-                            },
-                        )?;
-                    vec![Posting::payout(
-                        id("account_id", &zeroed.account_id)?,
-                        positive("amount_cents", zeroed.amount_cents)?,
-                        instant(zeroed.paid_at.as_ref(), event.occurred_at),
-                        business_date,
-                    )]
-                }
-                other => {
-                    return Err(HandlerError::Rejected(format!(
-                        "unexpected event type {other}"
-                    )));
-                }
-            };
-            self.post_all(conn, &postings, now).await
+            let mut effects = Effects::default();
+            self.read(event, &mut effects)?;
+            self.apply(conn, &effects).await
+        })
+    }
+
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        _queue: &'a str,
+        events: &'a [&'a ReceivedEvent],
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let mut effects = Effects::default();
+            for event in events {
+                self.read(event, &mut effects)?;
+            }
+            self.apply(conn, &effects).await
         })
     }
 }

@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Date, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{balances, ledger_entries, postings, tasks};
+use super::schema::{balances, ledger_entries, tasks};
 use crate::domain::Posting;
 
 /// An employee's ledger entry as stored, with its task's current description.
@@ -43,74 +43,147 @@ pub struct BalanceRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Records a posting unless its business key was posted before. Returns the employee entry's
-/// public id when it posted, `None` when it was already there.
-pub async fn post(conn: &mut AsyncPgConnection, posting: &Posting) -> QueryResult<Option<Uuid>> {
-    let posting_id: Option<Uuid> = diesel::insert_into(postings::table)
-        .values((
-            postings::id.eq(Uuid::now_v7()),
-            postings::business_key.eq(&posting.business_key),
-            postings::kind.eq(posting.kind.as_str()),
-        ))
-        .on_conflict(postings::business_key)
-        .do_nothing()
-        .returning(postings::id)
-        .get_result(conn)
-        .await
-        .optional()?;
-    let Some(posting_id) = posting_id else {
-        return Ok(None);
-    };
-    let employee_entry = Uuid::now_v7();
-    let rows: Vec<_> = posting
-        .legs
-        .iter()
-        .enumerate()
-        .map(|(index, leg)| {
-            (
-                ledger_entries::public_id.eq(if index == 0 {
-                    employee_entry
-                } else {
-                    Uuid::now_v7()
-                }),
-                ledger_entries::posting_id.eq(posting_id),
-                ledger_entries::book.eq(leg.book.as_str()),
-                ledger_entries::account_id.eq(leg.book.account()),
-                ledger_entries::task_id.eq(posting.task_id),
-                ledger_entries::kind.eq(posting.kind.as_str()),
-                ledger_entries::amount_cents.eq(leg.amount_cents),
-                ledger_entries::business_date.eq(posting.business_date),
-                ledger_entries::occurred_at.eq(posting.occurred_at),
-            )
-        })
+/// Records the postings whose business keys were not posted before (the first of duplicates
+/// within `postings` wins), with their legs. Returns, for each posting that was new, its index
+/// in `postings` and its employee entry's public id.
+pub async fn post_all(
+    conn: &mut AsyncPgConnection,
+    postings: &[Posting],
+) -> QueryResult<Vec<(usize, Uuid)>> {
+    use diesel::sql_types::{Array, Nullable, Timestamptz};
+    let mut seen = std::collections::HashSet::new();
+    let candidates: Vec<usize> = (0..postings.len())
+        .filter(|&index| seen.insert(&postings[index].business_key))
         .collect();
-    diesel::insert_into(ledger_entries::table)
-        .values(&rows)
-        .execute(conn)
-        .await?;
-    Ok(Some(employee_entry))
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = candidates.iter().map(|_| Uuid::now_v7()).collect();
+    let keys: Vec<&str> = candidates
+        .iter()
+        .map(|&index| postings[index].business_key.as_str())
+        .collect();
+    let kinds: Vec<&str> = candidates
+        .iter()
+        .map(|&index| postings[index].kind.as_str())
+        .collect();
+    #[derive(QueryableByName)]
+    struct Posted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let posted: Vec<Posted> = diesel::sql_query(
+        "INSERT INTO postings (id, business_key, kind) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) \
+         ON CONFLICT (business_key) DO NOTHING RETURNING id",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&keys)
+    .bind::<Array<Text>, _>(&kinds)
+    .load(conn)
+    .await?;
+    let posted: std::collections::HashSet<Uuid> = posted.into_iter().map(|row| row.id).collect();
+
+    let mut new_postings = Vec::new();
+    let (mut entry_ids, mut posting_ids, mut books, mut accounts, mut tasks_column) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut kinds, mut amounts, mut dates, mut times) = (vec![], vec![], vec![], vec![]);
+    for (&index, posting_id) in candidates.iter().zip(&ids) {
+        if !posted.contains(posting_id) {
+            continue;
+        }
+        let posting = &postings[index];
+        for (leg_index, leg) in posting.legs.iter().enumerate() {
+            let entry_id = Uuid::now_v7();
+            if leg_index == 0 {
+                new_postings.push((index, entry_id));
+            }
+            entry_ids.push(entry_id);
+            posting_ids.push(*posting_id);
+            books.push(leg.book.as_str());
+            accounts.push(leg.book.account());
+            tasks_column.push(posting.task_id);
+            kinds.push(posting.kind.as_str());
+            amounts.push(leg.amount_cents);
+            dates.push(posting.business_date);
+            times.push(posting.occurred_at);
+        }
+    }
+    if entry_ids.is_empty() {
+        return Ok(new_postings);
+    }
+    diesel::sql_query(
+        "INSERT INTO ledger_entries (public_id, posting_id, book, account_id, task_id, kind, amount_cents, business_date, occurred_at) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::bigint[], $8::date[], $9::timestamptz[])",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&entry_ids)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&posting_ids)
+    .bind::<Array<Text>, _>(&books)
+    .bind::<Array<Nullable<diesel::sql_types::Uuid>>, _>(&accounts)
+    .bind::<Array<Nullable<diesel::sql_types::Uuid>>, _>(&tasks_column)
+    .bind::<Array<Text>, _>(&kinds)
+    .bind::<Array<BigInt>, _>(&amounts)
+    .bind::<Array<Date>, _>(&dates)
+    .bind::<Array<Timestamptz>, _>(&times)
+    .execute(conn)
+    .await?;
+    Ok(new_postings)
 }
 
-/// Remembers a task's description: from an assignment only when none is known (revision 0), from
-/// an update only when it is newer than the one known.
-pub async fn remember_description(
+/// Remembers tasks' descriptions: from an assignment (revision 0) only when none is known, from
+/// an update only when it is newer than the one known; the highest revision of a task within
+/// `descriptions` wins.
+pub async fn remember_descriptions(
     conn: &mut AsyncPgConnection,
-    task_id: Uuid,
-    description: &str,
-    revision: i64,
+    descriptions: &[(Uuid, String, i64)],
 ) -> QueryResult<()> {
+    use diesel::sql_types::Array;
+    let mut newest: std::collections::HashMap<Uuid, (&str, i64)> = std::collections::HashMap::new();
+    for (task, description, revision) in descriptions {
+        match newest.get(task) {
+            Some((_, known)) if known >= revision => {}
+            _ => {
+                newest.insert(*task, (description.as_str(), *revision));
+            }
+        }
+    }
+    if newest.is_empty() {
+        return Ok(());
+    }
+    let tasks_column: Vec<Uuid> = newest.keys().copied().collect();
+    let texts: Vec<&str> = tasks_column.iter().map(|task| newest[task].0).collect();
+    let revisions: Vec<i64> = tasks_column.iter().map(|task| newest[task].1).collect();
     diesel::sql_query(
-        "INSERT INTO tasks (task_id, description, description_revision) VALUES ($1, $2, $3) \
+        "INSERT INTO tasks (task_id, description, description_revision) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) \
          ON CONFLICT (task_id) DO UPDATE SET description = excluded.description, \
          description_revision = excluded.description_revision \
          WHERE tasks.description_revision < excluded.description_revision",
     )
-    .bind::<diesel::sql_types::Uuid, _>(task_id)
-    .bind::<Text, _>(description)
-    .bind::<BigInt, _>(revision)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&tasks_column)
+    .bind::<Array<Text>, _>(&texts)
+    .bind::<Array<BigInt>, _>(&revisions)
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// The balances of these accounts.
+pub async fn balances_of(
+    conn: &mut AsyncPgConnection,
+    accounts: &[Uuid],
+) -> QueryResult<Vec<BalanceRow>> {
+    balances::table
+        .filter(balances::account_id.eq_any(accounts))
+        .select((
+            balances::account_id,
+            balances::balance_cents,
+            balances::entry_count,
+            balances::updated_at,
+        ))
+        .order(balances::account_id)
+        .load(conn)
+        .await
 }
 
 /// The balance of an account, if it has any entry.

@@ -21,14 +21,7 @@ use ates_testkit::{TestBroker, TestDatabase};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures::StreamExt;
 use futures::future::BoxFuture;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Confirmation};
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
@@ -158,89 +151,12 @@ async fn outbox_pipeline(events: usize) -> Duration {
 }
 
 async fn bare_loop(events: usize) -> Duration {
-    let broker = TestBroker::shared();
-    let queue = format!("{}bare-loop", broker.prefix());
-    let connection = broker.connect().await.unwrap();
-    let publish_channel = connection.create_channel().await.unwrap();
-    publish_channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(LongString::from("quorum")),
-    );
-    publish_channel
-        .queue_declare(
-            queue.clone().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..QueueDeclareOptions::default()
-            },
-            arguments,
-        )
-        .await
-        .unwrap();
-    let consume_connection = broker.connect().await.unwrap();
-    let consume_channel = consume_connection.create_channel().await.unwrap();
-    consume_channel
-        .basic_qos(256, BasicQosOptions::default())
-        .await
-        .unwrap();
-    let mut consumer = consume_channel
-        .basic_consume(
-            queue.clone().into(),
-            "bare".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
     let bodies: Vec<Vec<u8>> = (0..events)
         .map(|index| event(index).encode_to_vec())
         .collect();
-
-    let started = Instant::now();
-    let consuming = tokio::spawn(async move {
-        let mut acked = 0;
-        while acked < events {
-            let delivery = consumer.next().await.unwrap().unwrap();
-            delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .unwrap();
-            acked += 1;
-        }
-    });
-    // The same publishing technique as the relay: a window of publishes issued together, then
-    // every confirm of the window awaited.
-    for window in bodies.chunks(1_000) {
-        let publishes = window.iter().map(|body| {
-            publish_channel.basic_publish(
-                "".into(),
-                queue.clone().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..BasicPublishOptions::default()
-                },
-                body,
-                BasicProperties::default().with_delivery_mode(2),
-            )
-        });
-        let confirms = futures::future::try_join_all(publishes).await.unwrap();
-        for confirm in futures::future::join_all(confirms).await {
-            assert!(matches!(confirm.unwrap(), Confirmation::Ack(None)));
-        }
-    }
-    consuming.await.unwrap();
-    let elapsed = started.elapsed();
-    publish_channel
-        .queue_delete(queue.into(), QueueDeleteOptions::default())
+    ates_testkit::bare_broker_loop(&TestBroker::shared(), &bodies)
         .await
-        .unwrap();
-    elapsed
+        .unwrap()
 }
 
 fn rate(events: usize, elapsed: Duration) -> f64 {

@@ -147,6 +147,26 @@ pub trait Handler: Send + Sync + 'static {
         conn: &'a mut AsyncPgConnection,
         event: &'a ReceivedEvent,
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// Applies several events in one go, in the given order. The consumer calls it with the new
+    /// events of a batch; when it fails, the batch is rolled back and applied again event by
+    /// event with [`Handler::handle`], so a handler that overrides this only has to be fast, and
+    /// all-or-nothing. The default applies them one by one.
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        queue: &'a str,
+        events: &'a [&'a ReceivedEvent],
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            for event in events {
+                self.handle(conn, event)
+                    .instrument(event_span(queue, event))
+                    .await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// What a consumer has done so far; for metrics and tests.
@@ -634,6 +654,7 @@ impl Consumer {
                     .collect()
             };
             let mut outcomes = Vec::with_capacity(parsed.len());
+            let mut new_events = Vec::with_capacity(parsed.len());
             for parsed_event in parsed {
                 let event = match parsed_event {
                     Ok(event) => event,
@@ -643,16 +664,20 @@ impl Consumer {
                     }
                 };
                 // `remove`, so a second copy of an event in the same batch counts as applied.
-                if !fresh.remove(&event.event_id) {
+                if fresh.remove(&event.event_id) {
+                    new_events.push(event);
+                    outcomes.push(Outcome::Applied);
+                } else {
                     outcomes.push(Outcome::AlreadyApplied);
-                    continue;
                 }
+            }
+            if !new_events.is_empty() {
+                let span = tracing::info_span!("consume batch", messaging.destination = %queue, events = new_events.len());
                 handler
-                    .handle(conn, event)
-                    .instrument(event_span(queue, event))
+                    .handle_batch(conn, queue, &new_events)
+                    .instrument(span)
                     .await
                     .map_err(|_| BatchError::HandlerRefused)?;
-                outcomes.push(Outcome::Applied);
             }
             Ok(outcomes)
         })
@@ -786,7 +811,7 @@ impl From<diesel::result::Error> for SavepointError {
 }
 
 /// The span an event is applied in: a child of the producer's trace.
-fn event_span(queue: &str, event: &ReceivedEvent) -> tracing::Span {
+pub(crate) fn event_span(queue: &str, event: &ReceivedEvent) -> tracing::Span {
     let span = tracing::info_span!(
         "consume event",
         messaging.system = "rabbitmq",

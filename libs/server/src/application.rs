@@ -59,6 +59,8 @@ pub struct Wiring {
     pub routes: RoutesBuilder,
     /// One handler per queue the service consumes.
     pub consumers: Vec<(Subscription, Arc<dyn Handler>)>,
+    /// How the consumers pace themselves; `None` for the defaults.
+    pub consumer_config: Option<ConsumerConfig>,
     /// Verifies access tokens; `None` means auth's keys fetched over gRPC from `AUTH_URL`.
     pub verifier: Option<Arc<Verifier>>,
     /// Runs once the database is migrated and the broker reachable, before the service reports
@@ -183,9 +185,11 @@ impl Application {
         let Wiring {
             mut routes,
             consumers,
+            consumer_config,
             verifier,
             on_ready,
         } = wiring;
+        let consumer_config = consumer_config.unwrap_or_default();
         routes
             .add_service(health_service)
             .add_service(reflection_v1.build_v1()?)
@@ -250,7 +254,7 @@ impl Application {
                         pool.clone(),
                         amqp.clone(),
                         handler,
-                        ConsumerConfig::default(),
+                        consumer_config.clone(),
                     )
                     .with_outbox(outbox.clone());
                     inner_workers.spawn(consumer.run(shutdown.clone()));

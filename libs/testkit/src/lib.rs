@@ -6,12 +6,14 @@
 //! `ATES_TEST_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`). `make test` sets both
 //! to whatever `make up`'s infrastructure script found or started.
 
+mod bare_loop;
 mod broker;
 mod database;
 mod gate;
 mod process;
 mod service;
 
+pub use bare_loop::bare_broker_loop;
 pub use broker::{PrivateBroker, TestBroker};
 pub use database::TestDatabase;
 pub use gate::TcpGate;
