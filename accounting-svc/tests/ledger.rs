@@ -267,6 +267,8 @@ async fn events_that_arrive_out_of_order_are_applied_correctly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_events_for_one_account_processed_concurrently_end_in_the_exact_balance() {
     let mut ledger = Ledger::start().await;
+    // Two accounting processes consume the same queues, as replicas would.
+    let _replica = ledger.replica().await;
     let popug = Uuid::new_v4();
     let mut expected = 0;
     for index in 0..500_i64 {

@@ -85,11 +85,19 @@ pub async fn post_all(
     let posted: std::collections::HashSet<Uuid> = posted.into_iter().map(|row| row.id).collect();
 
     let mut new_postings = Vec::new();
+    // Legs go in in account order, so that concurrent transactions (replicas, other queues) take
+    // the balance rows in one order and cannot deadlock.
+    let mut candidates: Vec<(usize, Uuid)> = candidates
+        .iter()
+        .copied()
+        .zip(ids.iter().copied())
+        .collect();
+    candidates.sort_by_key(|&(index, _)| postings[index].employee_leg().book.account());
     let (mut entry_ids, mut posting_ids, mut books, mut accounts, mut tasks_column) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut kinds, mut amounts, mut dates, mut times) = (vec![], vec![], vec![], vec![]);
-    for (&index, posting_id) in candidates.iter().zip(&ids) {
-        if !posted.contains(posting_id) {
+    for &(index, posting_id) in &candidates {
+        if !posted.contains(&posting_id) {
             continue;
         }
         let posting = &postings[index];
@@ -99,7 +107,7 @@ pub async fn post_all(
                 new_postings.push((index, entry_id));
             }
             entry_ids.push(entry_id);
-            posting_ids.push(*posting_id);
+            posting_ids.push(posting_id);
             books.push(leg.book.as_str());
             accounts.push(leg.book.account());
             tasks_column.push(posting.task_id);

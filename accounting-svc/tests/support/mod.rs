@@ -206,6 +206,35 @@ impl Ledger {
             0,
             "every balance equals the sum of its entries"
         );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) AS n FROM (SELECT business_date, \
+                   -sum(amount_cents) FILTER (WHERE book = 'employee' AND kind IN ('assignment_fee', 'completion_reward')) AS from_employees, \
+                   sum(amount_cents) FILTER (WHERE book IN ('company_fee_income', 'company_reward_expense')) AS from_company \
+                 FROM ledger_entries GROUP BY business_date) AS days \
+                 WHERE COALESCE(from_employees, 0) <> COALESCE(from_company, 0)"
+            )
+            .await,
+            0,
+            "each day's management earnings (fees minus rewards) agree between the employees' and the company's books"
+        );
+    }
+
+    /// A second accounting process on the same database and queues (a replica).
+    pub async fn replica(&self) -> RunningService {
+        let config = ates_testkit::service_config(
+            self.database.url(),
+            &self.auth.broker,
+            &self.auth.endpoint(),
+        );
+        RunningService::start(accounting_svc::app::spec(), config, |application| {
+            Ok(accounting_svc::app::wiring_with(
+                application,
+                BusinessCalendar::new(chrono_tz::Tz::UTC),
+            ))
+        })
+        .await
+        .unwrap()
     }
 
     pub async fn balance(&self, account: Uuid) -> i64 {
