@@ -193,6 +193,71 @@ fn main() {
         .await
         .unwrap();
 
+        // Part 3: accounting alone: ledger events published straight to its exchange, as the
+        // tracker's relay would, 10 popugs, then the time until all are settled.
+        let direct_events = 10_000_usize;
+        let exchange = ates_messaging::Topology::new(bench.world.auth.broker.prefix())
+            .exchange(ates_contracts::routing::TRACKER_TASK_LIFECYCLE);
+        let popugs: Vec<String> = bench.tokens.keys().cloned().collect();
+        let mut envelopes = Vec::with_capacity(direct_events);
+        for index in 0..direct_events / 2 {
+            let task = uuid::Uuid::new_v4().to_string();
+            let assignee = popugs[index % popugs.len()].clone();
+            let now = Some(prost_types::Timestamp { seconds: chrono::Utc::now().timestamp(), nanos: 0 });
+            let added = ates_contracts::ates::tracker::events::v1::TaskAdded {
+                task_id: task.clone(),
+                assignment: Some(ates_contracts::ates::tracker::events::v1::Assignment {
+                    assignment_id: uuid::Uuid::new_v4().to_string(),
+                    task_id: task.clone(),
+                    assignee_id: assignee.clone(),
+                    description: "direct".to_owned(),
+                    fee_cents: 1_500,
+                    assigned_at: now,
+                }),
+                creator_id: assignee.clone(),
+            };
+            let completed = ates_contracts::ates::tracker::events::v1::TaskCompleted {
+                task_id: task,
+                assignee_id: assignee,
+                reward_cents: 3_000,
+                completed_at: now,
+            };
+            for (event_type, payload) in [
+                ("ates.tracker.events.v1.TaskAdded", added.encode_to_vec()),
+                ("ates.tracker.events.v1.TaskCompleted", completed.encode_to_vec()),
+            ] {
+                let envelope = ates_contracts::ates::events::v1::EventEnvelope {
+                    event_id: uuid::Uuid::now_v7().to_string(),
+                    event_type: event_type.to_owned(),
+                    occurred_at: now,
+                    producer: "tracker-svc".to_owned(),
+                    payload,
+                    ..Default::default()
+                };
+                envelopes.push((event_type, envelope.encode_to_vec()));
+            }
+        }
+        let connection = bench.world.auth.broker.connect().await.unwrap();
+        let publisher = connection.create_channel().await.unwrap();
+        publisher.confirm_select(lapin::options::ConfirmSelectOptions::default()).await.unwrap();
+        let before = bench.postings().await;
+        let direct_started = Instant::now();
+        for window in envelopes.chunks(1_000) {
+            let publishes = window.iter().map(|(event_type, body)| {
+                publisher.basic_publish(
+                    exchange.clone().into(),
+                    (*event_type).into(),
+                    lapin::options::BasicPublishOptions { mandatory: true, ..Default::default() },
+                    body,
+                    lapin::BasicProperties::default().with_delivery_mode(2),
+                )
+            });
+            let confirms = futures::future::try_join_all(publishes).await.unwrap();
+            futures::future::join_all(confirms).await;
+        }
+        wait_for_postings(&bench, before + direct_events as i64).await;
+        let direct = direct_started.elapsed();
+
         println!("{lifecycles} lifecycles (create + complete) through the tracker's gRPC API, {clients} clients, 10 workers");
         println!(
             "ledger events settled:   {settled_per_second:>8.0}/s   ({ledger_events} in {:.2} s; driving took {:.2} s)",
@@ -204,6 +269,11 @@ fn main() {
         println!(
             "at {rate} ledger events/s offered: tracker commit → accounting insert p50 {:.1} ms, p99 {:.1} ms over {} entries",
             latency.p50, latency.p99, latency.n
+        );
+        println!(
+            "accounting alone:        {:>8.0}/s   ({direct_events} ledger events published straight to its exchange, settled in {:.2} s)",
+            direct_events as f64 / direct.as_secs_f64(),
+            direct.as_secs_f64()
         );
     });
 }
