@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use ates_contracts::time::timestamp;
+
 use crate::domain::{self, Description, Prices};
 use crate::error::{TrackerError, pool_error};
 use crate::storage::accounts;
@@ -42,13 +44,6 @@ impl std::fmt::Debug for Tasks {
             .debug_struct("Tasks")
             .field("reassignment_batch_size", &self.reassignment_batch_size)
             .finish_non_exhaustive()
-    }
-}
-
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 

@@ -12,6 +12,15 @@ use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
+use ates_contracts::time::timestamp;
+
+/// When an event's own timestamp is missing or malformed, the envelope's time is used.
+fn instant(timestamp: Option<&prost_types::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    timestamp
+        .and_then(ates_contracts::time::instant)
+        .unwrap_or(fallback)
+}
+
 use crate::domain::{BusinessCalendar, Kind, Posting};
 use crate::storage::ledger;
 
@@ -47,21 +56,6 @@ fn positive(field: &str, cents: i64) -> Result<i64, HandlerError> {
         Err(HandlerError::Rejected(format!(
             "{field} must be positive, not {cents}"
         )))
-    }
-}
-
-fn instant(timestamp: Option<&prost_types::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
-    timestamp
-        .and_then(|timestamp| {
-            DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).ok()?)
-        })
-        .unwrap_or(fallback)
-}
-
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 

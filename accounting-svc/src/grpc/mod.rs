@@ -3,13 +3,14 @@
 use ates_contracts::ates::accounting::v1 as api;
 use ates_contracts::ates::accounting::v1::accounting_service_server::AccountingService;
 use ates_messaging::DbPool;
+use ates_server::paging::Page;
 use ates_token::{Role, caller, require_role};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+use ates_contracts::time::timestamp;
 
 use crate::domain::{BusinessCalendar, Kind};
 use crate::error::AccountingError;
@@ -34,13 +35,6 @@ impl std::fmt::Debug for AccountingApi {
     }
 }
 
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
 fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AccountingError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| AccountingError::InvalidArgument {
         field,
@@ -48,39 +42,11 @@ fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AccountingError> {
     })
 }
 
-fn page(
-    field_size: i32,
-    default: i32,
-    max: i32,
-    token: &str,
-) -> Result<(i64, Option<Uuid>), AccountingError> {
-    let size = match field_size {
-        0 => default,
-        size if (1..=max).contains(&size) => size,
-        _ => {
-            return Err(AccountingError::InvalidArgument {
-                field: "page_size",
-                reason: format!("must be between 0 and {max}"),
-            });
-        }
-    };
-    let after = if token.is_empty() {
-        None
-    } else {
-        let invalid = || AccountingError::InvalidArgument {
-            field: "page_token",
-            reason: "is not a token this API issued".to_owned(),
-        };
-        Some(
-            Uuid::from_slice(&URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?)
-                .map_err(|_| invalid())?,
-        )
-    };
-    Ok((i64::from(size), after))
-}
-
-fn token(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
+fn page(size: i32, token: &str) -> Result<Page, AccountingError> {
+    Page::parse(size, token, 200, 1_000).map_err(|error| AccountingError::InvalidArgument {
+        field: error.field,
+        reason: error.reason,
+    })
 }
 
 fn kind(raw: &str) -> api::EntryKind {
@@ -164,7 +130,7 @@ impl AccountingService for AccountingApi {
         } else {
             date("business_date", &message.business_date)?
         };
-        let (limit, after) = page(message.page_size, 200, 1_000, &message.page_token)?;
+        let page = page(message.page_size, &message.page_token)?;
 
         let mut conn = self.connection().await?;
         if ledger::balance(&mut conn, account_id)
@@ -180,17 +146,16 @@ impl AccountingService for AccountingApi {
         let during = ledger::sum_on(&mut conn, account_id, business_date)
             .await
             .map_err(AccountingError::from)?;
-        let mut rows = ledger::day_entries(&mut conn, account_id, business_date, after, limit + 1)
-            .await
-            .map_err(AccountingError::from)?;
-        let next_page_token = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-            rows.pop();
-            rows.last()
-                .map(|row| token(row.public_id))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let mut rows = ledger::day_entries(
+            &mut conn,
+            account_id,
+            business_date,
+            page.after,
+            page.fetch(),
+        )
+        .await
+        .map_err(AccountingError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| row.public_id);
         Ok(Response::new(api::GetStatementResponse {
             account_id: account_id.to_string(),
             business_date: business_date.to_string(),
@@ -258,24 +223,12 @@ impl AccountingService for AccountingApi {
         request: Request<api::ListBalancesRequest>,
     ) -> Result<Response<api::ListBalancesResponse>, Status> {
         require_role(&request, &[Role::Admin, Role::Accountant])?;
-        let (limit, after) = page(
-            request.get_ref().page_size,
-            200,
-            1_000,
-            &request.get_ref().page_token,
-        )?;
+        let page = page(request.get_ref().page_size, &request.get_ref().page_token)?;
         let mut conn = self.connection().await?;
-        let mut rows = ledger::balances_page(&mut conn, after, limit + 1)
+        let mut rows = ledger::balances_page(&mut conn, page.after, page.fetch())
             .await
             .map_err(AccountingError::from)?;
-        let next_page_token = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-            rows.pop();
-            rows.last()
-                .map(|row| token(row.account_id))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page.finish(&mut rows, |row| row.account_id);
         let negative_balance_count = ledger::negative_count(&mut conn)
             .await
             .map_err(AccountingError::from)?;

@@ -3,19 +3,13 @@
 use ates_contracts::ates::auth::events::v1 as events;
 use ates_contracts::ates::auth::v1 as api;
 use ates_token::Role;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+pub use ates_contracts::time::timestamp;
 
 use crate::domain::Email;
 use crate::error::AuthError;
 use crate::storage::accounts::AccountRow;
-
-pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
 
 pub fn account(row: &AccountRow) -> api::Account {
     api::Account {

@@ -8,12 +8,10 @@ use std::time::Instant;
 
 use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::auth::v1::auth_service_server::AuthService;
+use ates_server::paging::Page;
 use ates_token::{Role, TokenIssuer, caller, require_role};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::accounts::Accounts;
 use crate::domain::beak;
@@ -150,30 +148,18 @@ impl AuthService for AuthApi {
         request: Request<api::ListAccountsRequest>,
     ) -> Result<Response<api::ListAccountsResponse>, Status> {
         require_role(&request, &[Role::Admin])?;
-        let page_size = match request.get_ref().page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            size @ 1..=MAX_PAGE_SIZE => size,
-            _ => {
-                return Err(AuthError::InvalidArgument {
-                    field: "page_size",
-                    reason: format!("must be between 0 and {MAX_PAGE_SIZE}"),
-                }
-                .into());
-            }
-        };
-        let after = match request.get_ref().page_token.as_str() {
-            "" => None,
-            token => Some(decode_page_token(token)?),
-        };
-        let mut rows = self.accounts.page(after, i64::from(page_size) + 1).await?;
-        let next_page_token = if rows.len() > usize::try_from(page_size).unwrap_or(usize::MAX) {
-            rows.pop();
-            rows.last()
-                .map(|row| URL_SAFE_NO_PAD.encode(row.public_id.as_bytes()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let page = Page::parse(
+            request.get_ref().page_size,
+            &request.get_ref().page_token,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+        )
+        .map_err(|error| AuthError::InvalidArgument {
+            field: error.field,
+            reason: error.reason,
+        })?;
+        let mut rows = self.accounts.page(page.after, page.fetch()).await?;
+        let next_page_token = page.finish(&mut rows, |row| row.public_id);
         Ok(Response::new(api::ListAccountsResponse {
             accounts: rows.iter().map(convert::account).collect(),
             next_page_token,
@@ -226,13 +212,4 @@ impl AuthService for AuthApi {
         let kid = self.keys.rotate().await.map_err(AuthError::from)?;
         Ok(Response::new(api::RotateSigningKeyResponse { kid }))
     }
-}
-
-fn decode_page_token(token: &str) -> Result<Uuid, AuthError> {
-    let invalid = || AuthError::InvalidArgument {
-        field: "page_token",
-        reason: "is not a token this API issued".to_owned(),
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    Uuid::from_slice(&bytes).map_err(|_| invalid())
 }

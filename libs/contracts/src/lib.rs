@@ -5,6 +5,7 @@
 //! [`ates::tracker::events::v1::TaskAdded`].
 
 pub mod routing;
+pub mod time;
 
 /// Generated code, one module per protobuf package.
 #[allow(

@@ -78,9 +78,8 @@ impl ReceivedEvent {
         }
         let occurred_at = envelope
             .occurred_at
-            .and_then(|timestamp| {
-                DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).ok()?)
-            })
+            .as_ref()
+            .and_then(ates_contracts::time::instant)
             .ok_or_else(|| "envelope occurred_at is missing or out of range".to_owned())?;
         Ok(Self {
             event_id,

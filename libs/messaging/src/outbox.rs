@@ -149,10 +149,7 @@ impl Outbox {
         let envelope = EventEnvelope {
             event_id: event_id.to_string(),
             event_type: event_type.clone(),
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: occurred_at.timestamp(),
-                nanos: i32::try_from(occurred_at.timestamp_subsec_nanos()).unwrap_or(0),
-            }),
+            occurred_at: Some(ates_contracts::time::timestamp(occurred_at)),
             producer: self.producer.binary_name().to_owned(),
             traceparent: traceparent.clone(),
             tracestate: tracestate.clone(),

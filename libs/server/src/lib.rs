@@ -13,6 +13,7 @@
 
 mod application;
 mod config;
+pub mod paging;
 
 pub use application::{Application, ServiceSpec, StartupTask, Wiring};
 pub use config::{ConfigError, ServiceConfig, env_or, env_required};

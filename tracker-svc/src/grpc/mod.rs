@@ -2,12 +2,12 @@
 
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerService;
+use ates_server::paging::Page;
 use ates_token::{Role, caller, require_role};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+use ates_contracts::time::timestamp;
 
 use crate::domain::Description;
 use crate::error::TrackerError;
@@ -21,13 +21,6 @@ const MAX_PAGE_SIZE: i32 = 500;
 #[derive(Debug, Clone)]
 pub struct TrackerApi {
     pub(crate) tasks: Tasks,
-}
-
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-    }
 }
 
 fn task(row: &TaskRow) -> api::Task {
@@ -81,30 +74,7 @@ fn status_filter(raw: i32) -> Result<Option<&'static str>, TrackerError> {
     }
 }
 
-fn page_size(raw: i32) -> Result<i64, TrackerError> {
-    match raw {
-        0 => Ok(i64::from(DEFAULT_PAGE_SIZE)),
-        size @ 1..=MAX_PAGE_SIZE => Ok(i64::from(size)),
-        _ => Err(TrackerError::InvalidArgument {
-            field: "page_size",
-            reason: format!("must be between 0 and {MAX_PAGE_SIZE}"),
-        }),
-    }
-}
-
-fn page_token(raw: &str) -> Result<Option<Uuid>, TrackerError> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let invalid = || TrackerError::InvalidArgument {
-        field: "page_token",
-        reason: "is not a token this API issued".to_owned(),
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    Uuid::from_slice(&bytes).map(Some).map_err(|_| invalid())
-}
-
-/// Lists one more than asked to learn whether a next page exists.
+/// A page of tasks and the token of the next.
 async fn list(
     tasks: &Tasks,
     assignee: Option<Uuid>,
@@ -113,17 +83,16 @@ async fn list(
     token: &str,
 ) -> Result<(Vec<api::Task>, String), TrackerError> {
     let status = status_filter(status)?;
-    let size = page_size(size)?;
-    let after = page_token(token)?;
-    let mut rows = tasks.page(assignee, status, after, size + 1).await?;
-    let next = if rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
-        rows.pop();
-        rows.last()
-            .map(|row| URL_SAFE_NO_PAD.encode(row.public_id.as_bytes()))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let page = Page::parse(size, token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|error| {
+        TrackerError::InvalidArgument {
+            field: error.field,
+            reason: error.reason,
+        }
+    })?;
+    let mut rows = tasks
+        .page(assignee, status, page.after, page.fetch())
+        .await?;
+    let next = page.finish(&mut rows, |row| row.public_id);
     Ok((rows.iter().map(task).collect(), next))
 }
 
