@@ -5,8 +5,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 use_infrastructure
-# The system tests start the real service binaries.
+# The system tests start the real service binaries and call one with buf curl.
 cargo build --bins
+make --no-print-directory tools
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
