@@ -97,12 +97,12 @@ ensure() {
   fi
   command -v psql >/dev/null || ensure_packages postgresql-client
 
-  if port_open "$(url_host "$amqp_url")" "$(url_port "$amqp_url")"; then
+  if amqp_answers "$(url_host "$amqp_url")" "$(url_port "$amqp_url")"; then
     :
-  elif port_open 127.0.0.1 "$LOCAL_AMQP_PORT"; then
+  elif amqp_answers 127.0.0.1 "$LOCAL_AMQP_PORT"; then
     amqp_url="$local_amqp_url"
   else
-    warn "RabbitMQ does not answer at $amqp_url"
+    warn "RabbitMQ does not answer the AMQP handshake at $amqp_url"
     start_local_rabbitmq
     amqp_url="$local_amqp_url"
   fi

@@ -15,6 +15,16 @@ url_port() { local rest="${1#*://}"; rest="${rest%%/*}"; rest="${rest##*@}"; ech
 # Whether something accepts TCP connections at host:port.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# Whether a RabbitMQ at host:port answers the AMQP protocol header within 5 s (a broker can accept
+# TCP connections and still be wedged).
+amqp_answers() {
+  (
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf 'AMQP\x00\x00\x09\x01' >&3
+    IFS= read -r -t 5 -N 1 _reply <&3
+  ) 2>/dev/null
+}
+
 # Install Debian packages, as root only; otherwise say exactly what to install.
 ensure_packages() {
   local missing=()
