@@ -140,10 +140,7 @@ impl AccountingService for AccountingApi {
         {
             return Err(AccountingError::AccountNotFound.into());
         }
-        let opening = ledger::balance_before(&mut conn, account_id, business_date)
-            .await
-            .map_err(AccountingError::from)?;
-        let during = ledger::sum_on(&mut conn, account_id, business_date)
+        let sums = ledger::day_sums(&mut conn, account_id, business_date)
             .await
             .map_err(AccountingError::from)?;
         let mut rows = ledger::day_entries(
@@ -159,8 +156,8 @@ impl AccountingService for AccountingApi {
         Ok(Response::new(api::GetStatementResponse {
             account_id: account_id.to_string(),
             business_date: business_date.to_string(),
-            opening_balance_cents: opening,
-            closing_balance_cents: opening + during,
+            opening_balance_cents: sums.opening_cents,
+            closing_balance_cents: sums.opening_cents + sums.during_cents,
             entries: rows
                 .into_iter()
                 .map(|row| api::Entry {

@@ -243,44 +243,32 @@ pub async fn negative_count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         .await
 }
 
-#[derive(QueryableByName)]
-struct Sum {
+/// An account's balance at the start of `date` and the sum of its entries on `date`.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct DaySums {
+    /// Sum of the entries before the date.
     #[diesel(sql_type = BigInt)]
-    total: i64,
+    pub opening_cents: i64,
+    /// Sum of the entries on the date.
+    #[diesel(sql_type = BigInt)]
+    pub during_cents: i64,
 }
 
-/// The sum of an account's entries before `date`.
-pub async fn balance_before(
+/// The opening balance and the day's movement of an account, in one pass over its entries.
+pub async fn day_sums(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     date: NaiveDate,
-) -> QueryResult<i64> {
+) -> QueryResult<DaySums> {
     diesel::sql_query(
-        "SELECT COALESCE(sum(amount_cents), 0)::bigint AS total FROM ledger_entries \
-         WHERE book = 'employee' AND account_id = $1 AND business_date < $2",
+        "SELECT COALESCE(sum(amount_cents) FILTER (WHERE business_date < $2), 0)::bigint AS opening_cents, \
+                COALESCE(sum(amount_cents) FILTER (WHERE business_date = $2), 0)::bigint AS during_cents \
+         FROM ledger_entries WHERE book = 'employee' AND account_id = $1 AND business_date <= $2",
     )
     .bind::<diesel::sql_types::Uuid, _>(account_id)
     .bind::<Date, _>(date)
-    .get_result::<Sum>(conn)
+    .get_result(conn)
     .await
-    .map(|sum| sum.total)
-}
-
-/// The sum of an account's entries on `date`.
-pub async fn sum_on(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    date: NaiveDate,
-) -> QueryResult<i64> {
-    diesel::sql_query(
-        "SELECT COALESCE(sum(amount_cents), 0)::bigint AS total FROM ledger_entries \
-         WHERE book = 'employee' AND account_id = $1 AND business_date = $2",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(account_id)
-    .bind::<Date, _>(date)
-    .get_result::<Sum>(conn)
-    .await
-    .map(|sum| sum.total)
 }
 
 /// An account's entries of one business date in the order they were recorded, after the entry
