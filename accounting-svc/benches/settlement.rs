@@ -59,6 +59,7 @@ impl Bench {
             .create_task(signed(
                 api::CreateTaskRequest {
                     description: "settle me".to_owned(),
+                    ..Default::default()
                 },
                 &self.manager.token,
             ))
@@ -72,6 +73,7 @@ impl Bench {
             .complete_task(signed(
                 api::CompleteTaskRequest {
                     task_id: task.task_id,
+                    ..Default::default()
                 },
                 token,
             ))

@@ -131,6 +131,7 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
             .create_task(signed(
                 tracker::CreateTaskRequest {
                     description: "after the poison".into(),
+                    ..Default::default()
                 },
                 &admin,
             ))
@@ -149,6 +150,7 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
         .complete_task(signed(
             tracker::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
+                ..Default::default()
             },
             &token,
         ))

@@ -107,7 +107,7 @@ fn main() {
         };
         let create = || {
             let mut client = api::tracker_service_client::TrackerServiceClient::new(channel.clone());
-            let request = signed(api::CreateTaskRequest { description: "benchmark task".to_owned() }, &worker.token);
+            let request = signed(api::CreateTaskRequest { description: "benchmark task".to_owned(), ..Default::default() }, &worker.token);
             async move { client.create_task(request).await.is_ok() }
         };
         let duration = Duration::from_secs(seconds);

@@ -12,6 +12,7 @@ use ates_contracts::time::timestamp;
 use crate::domain::{self, Description, Prices};
 use crate::error::{TrackerError, pool_error};
 use crate::storage::accounts;
+use crate::storage::request_keys::{self, RequestKeyRow};
 use crate::storage::tasks::{self, NewTask, TaskRow};
 
 /// Advisory lock key that serialises reshuffles.
@@ -64,15 +65,21 @@ impl Tasks {
         self.pool.get().await.map_err(pool_error)
     }
 
-    /// Creates a task with fixed prices and a random eligible assignee.
+    /// Creates a task with fixed prices and a random eligible assignee. A retry with the same
+    /// `request_id` returns the task the first call created.
     pub async fn create(
         &self,
         creator: Uuid,
         description: &Description,
+        request_id: Option<Uuid>,
     ) -> Result<TaskRow, TrackerError> {
         let mut conn = self.connection().await?;
         let row = conn
             .transaction::<_, TrackerError, _>(async |conn| {
+                let key = RequestKey::new(creator, request_id, "CreateTask", description.as_str());
+                if let Some(first) = key.claim(conn).await? {
+                    return replayed_task(conn, &first).await;
+                }
                 let eligible = accounts::eligible(conn).await?;
                 let (assignee, prices) = {
                     let mut rng = rand::rng();
@@ -107,6 +114,7 @@ impl Tasks {
                 };
                 self.outbox.record(conn, &added, now).await?;
                 self.outbox.record(conn, &created, now).await?;
+                key.record(conn, row.public_id, None).await?;
                 Ok(row)
             })
             .await?;
@@ -115,20 +123,40 @@ impl Tasks {
         Ok(row)
     }
 
-    /// Gives every open task a new random eligible assignee.
-    pub async fn reassign_open(&self) -> Result<Reshuffle, TrackerError> {
+    /// Gives every open task a new random eligible assignee. A retry with the same `request_id`
+    /// returns the first call's reshuffle.
+    pub async fn reassign_open(
+        &self,
+        caller: Uuid,
+        request_id: Option<Uuid>,
+    ) -> Result<Reshuffle, TrackerError> {
         let reshuffle_id = Uuid::now_v7();
         let batch_size = self.reassignment_batch_size;
         let mut conn = self.connection().await?;
-        let reassigned = conn
+        let reshuffle = conn
             .transaction::<_, TrackerError, _>(async |conn| {
+                let key = RequestKey::new(caller, request_id, "ReassignOpenTasks", "");
+                if let Some(first) = key.claim(conn).await? {
+                    return Ok(Reshuffle {
+                        reshuffle_id: first.result_id.ok_or_else(key_without_result)?,
+                        reassigned: first
+                            .result_count
+                            .and_then(|count| usize::try_from(count).ok())
+                            .ok_or_else(key_without_result)?,
+                    });
+                }
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                     .bind::<diesel::sql_types::BigInt, _>(RESHUFFLE_LOCK)
                     .execute(conn)
                     .await?;
                 let open = tasks::lock_open(conn).await?;
+                let done = Reshuffle {
+                    reshuffle_id,
+                    reassigned: open.len(),
+                };
                 if open.is_empty() {
-                    return Ok(0);
+                    key.record(conn, reshuffle_id, Some(0)).await?;
+                    return Ok(done);
                 }
                 let eligible = accounts::eligible(conn).await?;
                 if eligible.is_empty() {
@@ -179,22 +207,36 @@ impl Tasks {
                 self.outbox
                     .record_all(conn, batches.iter().map(|batch| (batch, now)))
                     .await?;
-                Ok(open.len())
+                key.record(conn, reshuffle_id, i64::try_from(open.len()).ok())
+                    .await?;
+                Ok(done)
             })
             .await?;
         self.outbox.notify_committed();
-        tracing::info!(reshuffle.id = %reshuffle_id, tasks = reassigned, "open tasks reassigned");
-        Ok(Reshuffle {
-            reshuffle_id,
-            reassigned,
-        })
+        tracing::info!(
+            reshuffle.id = %reshuffle.reshuffle_id,
+            tasks = reshuffle.reassigned,
+            "open tasks reassigned"
+        );
+        Ok(reshuffle)
     }
 
-    /// Marks a task done; only its current assignee may, only once.
-    pub async fn complete(&self, caller: Uuid, task_id: Uuid) -> Result<TaskRow, TrackerError> {
+    /// Marks a task done; only its current assignee may, only once. A retry with the same
+    /// `request_id` returns the completed task.
+    pub async fn complete(
+        &self,
+        caller: Uuid,
+        task_id: Uuid,
+        request_id: Option<Uuid>,
+    ) -> Result<TaskRow, TrackerError> {
         let mut conn = self.connection().await?;
+        let fingerprint = task_id.to_string();
         let row = conn
             .transaction::<_, TrackerError, _>(async |conn| {
+                let key = RequestKey::new(caller, request_id, "CompleteTask", &fingerprint);
+                if let Some(first) = key.claim(conn).await? {
+                    return replayed_task(conn, &first).await;
+                }
                 let task = tasks::lock(conn, task_id)
                     .await?
                     .ok_or(TrackerError::TaskNotFound)?;
@@ -215,6 +257,7 @@ impl Tasks {
                     completed_at: Some(timestamp(now)),
                 };
                 self.outbox.record(conn, &completed, now).await?;
+                key.record(conn, task.public_id, None).await?;
                 Ok(task)
             })
             .await?;
@@ -292,6 +335,91 @@ impl Tasks {
         };
         Ok(tasks::page(&mut conn, assignee, status, before, limit).await?)
     }
+}
+
+/// A call's idempotency key, if it sent one, and what the call asked for.
+struct RequestKey<'a> {
+    caller: Uuid,
+    request_id: Option<Uuid>,
+    method: &'static str,
+    fingerprint: &'a str,
+}
+
+impl<'a> RequestKey<'a> {
+    fn new(
+        caller: Uuid,
+        request_id: Option<Uuid>,
+        method: &'static str,
+        fingerprint: &'a str,
+    ) -> Self {
+        Self {
+            caller,
+            request_id,
+            method,
+            fingerprint,
+        }
+    }
+
+    /// What an earlier committed call with this key produced; `None` when there is no key or
+    /// this call now holds it.
+    async fn claim(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<Option<RequestKeyRow>, TrackerError> {
+        let Some(request_id) = self.request_id else {
+            return Ok(None);
+        };
+        let first = request_keys::claim(
+            conn,
+            self.caller,
+            request_id,
+            self.method,
+            self.fingerprint,
+            Utc::now(),
+        )
+        .await?;
+        match first {
+            Some(first) if first.method != self.method || first.fingerprint != self.fingerprint => {
+                Err(TrackerError::InvalidArgument {
+                    field: "request_id",
+                    reason: format!(
+                        "was already used by this caller for a different request ({})",
+                        first.method
+                    ),
+                })
+            }
+            first => Ok(first),
+        }
+    }
+
+    /// Stores the result of the call that holds the key.
+    async fn record(
+        &self,
+        conn: &mut AsyncPgConnection,
+        result_id: Uuid,
+        result_count: Option<i64>,
+    ) -> Result<(), TrackerError> {
+        if let Some(request_id) = self.request_id {
+            request_keys::record_result(conn, self.caller, request_id, result_id, result_count)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn key_without_result() -> TrackerError {
+    TrackerError::Internal("a committed request key has no result".to_owned())
+}
+
+/// The task an earlier call with the same key created or completed, as it is now.
+async fn replayed_task(
+    conn: &mut AsyncPgConnection,
+    first: &RequestKeyRow,
+) -> Result<TaskRow, TrackerError> {
+    let task_id = first.result_id.ok_or_else(key_without_result)?;
+    tasks::find(conn, task_id).await?.ok_or_else(|| {
+        TrackerError::Internal(format!("request key names a missing task {task_id}"))
+    })
 }
 
 fn assignment(

@@ -60,6 +60,7 @@ async fn completions_racing_reshuffles_never_reassign_a_done_task_and_every_assi
                         .complete_task(signed(
                             api::CompleteTaskRequest {
                                 task_id: task.task_id.clone(),
+                                ..Default::default()
                             },
                             &worker.token,
                         ))
@@ -173,6 +174,7 @@ async fn a_reshuffle_of_ten_thousand_open_tasks_emits_exactly_ten_thousand_assig
                     .create_task(signed(
                         api::CreateTaskRequest {
                             description: format!("bulk {index}"),
+                            ..Default::default()
                         },
                         &manager.token,
                     ))

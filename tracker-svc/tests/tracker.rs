@@ -55,6 +55,7 @@ async fn creating_a_task_with_nobody_to_assign_fails_with_failed_precondition() 
         .create_task(signed(
             api::CreateTaskRequest {
                 description: "anyone?".into(),
+                ..Default::default()
             },
             &manager.token,
         ))
@@ -78,7 +79,10 @@ async fn only_managers_and_admins_may_reassign_open_tasks() {
         let refused = world
             .client()
             .await
-            .reassign_open_tasks(signed(api::ReassignOpenTasksRequest {}, &popug.token))
+            .reassign_open_tasks(signed(
+                api::ReassignOpenTasksRequest::default(),
+                &popug.token,
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied);
@@ -102,6 +106,7 @@ async fn only_the_current_assignee_may_complete_a_task_and_only_once() {
         signed(
             api::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
+                ..Default::default()
             },
             &popug.token,
         )
@@ -155,6 +160,7 @@ async fn a_completed_task_is_never_reassigned() {
         .complete_task(signed(
             api::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
+                ..Default::default()
             },
             &assignee.token,
         ))
@@ -208,6 +214,7 @@ async fn a_popug_who_lost_a_task_in_a_reshuffle_cannot_complete_it() {
         .complete_task(signed(
             api::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
+                ..Default::default()
             },
             &loser.token,
         ))
@@ -218,6 +225,7 @@ async fn a_popug_who_lost_a_task_in_a_reshuffle_cannot_complete_it() {
         .complete_task(signed(
             api::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
+                ..Default::default()
             },
             &winner.token,
         ))
@@ -300,6 +308,7 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
                 .create_task(signed(
                     api::CreateTaskRequest {
                         description: "  ".into(),
+                        ..Default::default()
                     },
                     token,
                 ))
@@ -314,6 +323,7 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
                 .create_task(signed(
                     api::CreateTaskRequest {
                         description: "x".repeat(2_001),
+                        ..Default::default()
                     },
                     token,
                 ))
@@ -328,6 +338,7 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
                 .complete_task(signed(
                     api::CompleteTaskRequest {
                         task_id: "task-1".into(),
+                        ..Default::default()
                     },
                     token,
                 ))
@@ -356,6 +367,7 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
                 .complete_task(signed(
                     api::CompleteTaskRequest {
                         task_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
                     },
                     token,
                 ))
@@ -397,7 +409,7 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
         (
             "reassigning as a worker",
             client
-                .reassign_open_tasks(signed(api::ReassignOpenTasksRequest {}, token))
+                .reassign_open_tasks(signed(api::ReassignOpenTasksRequest::default(), token))
                 .await
                 .unwrap_err(),
             Code::PermissionDenied,
@@ -453,6 +465,7 @@ async fn popugs_list_their_own_tasks_by_status_and_managers_list_all_a_page_at_a
         .complete_task(signed(
             api::CompleteTaskRequest {
                 task_id: ids[0].clone(),
+                ..Default::default()
             },
             &worker.token,
         ))
@@ -611,6 +624,7 @@ async fn prices_are_fixed_at_creation_and_never_change() {
                 .complete_task(signed(
                     api::CompleteTaskRequest {
                         task_id: task.task_id.clone(),
+                        ..Default::default()
                     },
                     &worker.token,
                 ))
@@ -669,6 +683,7 @@ async fn a_role_change_in_auth_makes_a_popug_eligible_or_ineligible() {
         .create_task(signed(
             api::CreateTaskRequest {
                 description: "nobody left".into(),
+                ..Default::default()
             },
             &admin.token,
         ))
@@ -680,5 +695,145 @@ async fn a_role_change_in_auth_makes_a_popug_eligible_or_ineligible() {
     assert_eq!(
         world.create_task(&admin, "back again").await.assignee_id,
         popug.id.to_string()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_call() {
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let manager = world.popug("manager", Role::Manager).await;
+    let mut client = world.client().await;
+    let create = |description: &str, request_id: &str, popug: &support::Popug| {
+        signed(
+            api::CreateTaskRequest {
+                description: description.to_owned(),
+                request_id: request_id.to_owned(),
+            },
+            &popug.token,
+        )
+    };
+
+    // Two racing calls with one key: one task, one answer.
+    let key = uuid::Uuid::new_v4().to_string();
+    let (mut one, mut other) = (world.client().await, world.client().await);
+    let (first, second) = tokio::join!(
+        one.create_task(create("once", &key, &manager)),
+        other.create_task(create("once", &key, &manager)),
+    );
+    let first = first.unwrap().into_inner().task.unwrap();
+    let second = second.unwrap().into_inner().task.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        world
+            .count("SELECT count(*) AS n FROM tasks WHERE description = 'once'")
+            .await,
+        1
+    );
+    // The same key for another request is refused naming the field; another caller's key space
+    // is its own.
+    let reused = client
+        .create_task(create("something else", &key, &manager))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::InvalidArgument);
+    assert!(reused.message().starts_with("request_id:"), "{reused:?}");
+    let other_caller = client
+        .create_task(create("once", &key, &worker))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_ne!(other_caller.task_id, first.task_id);
+    let malformed = client
+        .create_task(create("once", "not-a-uuid", &manager))
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert!(
+        malformed.message().starts_with("request_id:"),
+        "{malformed:?}"
+    );
+
+    // A retried reshuffle reports the first one and assigns nothing more.
+    let reshuffle_key = uuid::Uuid::new_v4().to_string();
+    let reshuffle = |popug: &support::Popug| {
+        signed(
+            api::ReassignOpenTasksRequest {
+                request_id: reshuffle_key.clone(),
+            },
+            &popug.token,
+        )
+    };
+    let once = client
+        .reassign_open_tasks(reshuffle(&manager))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .reassign_open_tasks(reshuffle(&manager))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(once, again);
+    assert_eq!(once.reassigned_count, 2);
+    assert_eq!(
+        world
+            .count("SELECT count(*) AS n FROM assignments WHERE reshuffle_id IS NOT NULL")
+            .await,
+        2
+    );
+    let not_for_reshuffle = client
+        .create_task(create("once", &reshuffle_key, &manager))
+        .await
+        .unwrap_err();
+    assert_eq!(not_for_reshuffle.code(), Code::InvalidArgument);
+
+    // A retried completion answers with the done task instead of FAILED_PRECONDITION (the
+    // worker is the only popug who can be assigned).
+    let task = world.get_task(&manager, &first.task_id).await;
+    assert_eq!(task.assignee_id, worker.id.to_string());
+    let complete_key = uuid::Uuid::new_v4().to_string();
+    let complete = || {
+        signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+                request_id: complete_key.clone(),
+            },
+            &worker.token,
+        )
+    };
+    let done = client.complete_task(complete()).await.unwrap().into_inner();
+    let retried = client.complete_task(complete()).await.unwrap().into_inner();
+    assert_eq!(done, retried);
+    assert_eq!(done.task.unwrap().status, api::TaskStatus::Done as i32);
+    let without_key = client
+        .complete_task(signed(
+            api::CompleteTaskRequest {
+                task_id: task.task_id.clone(),
+                ..Default::default()
+            },
+            &worker.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(without_key.code(), Code::FailedPrecondition);
+
+    let added: Vec<events::TaskAdded> = payloads(
+        &world
+            .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+            .await,
+    );
+    assert_eq!(added.len(), 2, "two tasks created, two TaskAdded events");
+    let completed: Vec<events::TaskCompleted> = payloads(
+        &world
+            .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+            .await,
+    );
+    assert_eq!(
+        completed.len(),
+        1,
+        "two successful answers, one completion event"
     );
 }

@@ -34,6 +34,16 @@ impl TestBroker {
         }
     }
 
+    /// A broker at `url` (a [`PrivateBroker`], say) with a fresh prefix.
+    pub fn at(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: format!("test-{}.", crate::unique_suffix()),
+            queues: Vec::new(),
+            exchanges: Vec::new(),
+        }
+    }
+
     /// The broker's URL.
     pub fn url(&self) -> &str {
         &self.url

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod day;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,12 +34,48 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// One running service process.
+/// One service process; it can be killed and started again on the same port and database.
 pub struct Process {
+    // Fields drop in order: the process dies before its database is dropped.
+    child: tokio::sync::Mutex<Option<ChildProcess>>,
     pub name: &'static str,
     pub endpoint: String,
     pub database: Option<TestDatabase>,
-    child: ChildProcess,
+    environment: Vec<(String, String)>,
+}
+
+impl Process {
+    async fn spawn(&self) {
+        let mut command = tokio::process::Command::new(binary(self.name));
+        command.envs(self.environment.iter().map(|(key, value)| (key, value)));
+        let child = ChildProcess::spawn(self.name, command).unwrap();
+        *self.child.lock().await = Some(child);
+        let status = wait_for_health(
+            &self.endpoint,
+            HealthStatus::Serving,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            status,
+            HealthStatus::Serving,
+            "{} did not become SERVING",
+            self.name
+        );
+    }
+
+    /// SIGKILLs the process, as a crash would.
+    pub async fn kill(&self) {
+        if let Some(mut child) = self.child.lock().await.take() {
+            child.kill().await;
+        }
+    }
+
+    /// Starts the process again (same port, database and settings) and waits until it serves.
+    pub async fn restart(&self) {
+        self.kill().await;
+        self.spawn().await;
+    }
 }
 
 /// auth, tracker and accounting as processes.
@@ -56,48 +94,58 @@ async fn start(
     extra: &[(&str, &str)],
 ) -> Process {
     let port = ates_testkit::free_port();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let mut command = tokio::process::Command::new(binary(name));
-    command
-        .env("GRPC_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", database.url())
-        .env("AMQP_URL", broker.url())
-        .env("AMQP_NAME_PREFIX", broker.prefix())
-        .env("AUTH_URL", auth_url)
-        .env("RUST_LOG", "warn")
-        .env("LOG_FORMAT", "text");
-    for (key, value) in extra {
-        command.env(key, value);
-    }
-    let child = ChildProcess::spawn(name, command).unwrap();
-    let status = wait_for_health(&endpoint, HealthStatus::Serving, Duration::from_secs(60)).await;
-    assert_eq!(
-        status,
-        HealthStatus::Serving,
-        "{name} did not become SERVING"
+    let mut environment: Vec<(String, String)> = [
+        ("GRPC_LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("DATABASE_URL", database.url().to_owned()),
+        ("AMQP_URL", broker.url().to_owned()),
+        ("AMQP_NAME_PREFIX", broker.prefix().to_owned()),
+        ("AUTH_URL", auth_url.to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+        ("LOG_FORMAT", "text".to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    environment.extend(
+        extra
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
     );
-    Process {
+    let process = Process {
         name,
-        endpoint,
+        endpoint: format!("http://127.0.0.1:{port}"),
         database: Some(database),
-        child,
-    }
+        environment,
+        child: tokio::sync::Mutex::new(None),
+    };
+    process.spawn().await;
+    process
 }
 
 impl System {
+    /// The system on the shared broker, under a fresh name prefix removed afterwards.
     pub async fn start() -> Self {
         let mut broker = TestBroker::shared();
         let topology = ates_messaging::Topology::new(broker.prefix());
         broker.delete_on_drop(topology.all_queue_names(), topology.all_exchange_names());
+        Self::start_on(broker, &[]).await
+    }
+
+    /// The system on `broker`; `auth_settings` are extra environment variables for auth-svc.
+    pub async fn start_on(broker: TestBroker, auth_settings: &[(&str, &str)]) -> Self {
+        let auth_environment: Vec<(&str, &str)> = [
+            ("AUTH_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
+            ("AUTH_BOOTSTRAP_ADMIN_BEAK", ADMIN_BEAK),
+        ]
+        .into_iter()
+        .chain(auth_settings.iter().copied())
+        .collect();
         let auth = start(
             "auth-svc",
             TestDatabase::create().await.unwrap(),
             &broker,
             "http://127.0.0.1:1",
-            &[
-                ("AUTH_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
-                ("AUTH_BOOTSTRAP_ADMIN_BEAK", ADMIN_BEAK),
-            ],
+            &auth_environment,
         )
         .await;
         let tracker = start(
@@ -124,7 +172,7 @@ impl System {
         }
     }
 
-    async fn channel(endpoint: &str) -> Channel {
+    pub async fn channel(endpoint: &str) -> Channel {
         tonic::transport::Endpoint::from_shared(endpoint.to_owned())
             .unwrap()
             .connect()

@@ -54,6 +54,19 @@ fn task_id(raw: &str) -> Result<Uuid, TrackerError> {
     })
 }
 
+/// An optional idempotency key: empty means none.
+fn request_id(raw: &str) -> Result<Option<Uuid>, TrackerError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(raw)
+        .map(Some)
+        .map_err(|_| TrackerError::InvalidArgument {
+            field: "request_id",
+            reason: "must be a UUID when set".to_owned(),
+        })
+}
+
 fn description(raw: &str) -> Result<Description, TrackerError> {
     Description::parse(raw).map_err(|error| TrackerError::InvalidArgument {
         field: "description",
@@ -104,7 +117,8 @@ impl TrackerService for TrackerApi {
     ) -> Result<Response<api::CreateTaskResponse>, Status> {
         let creator = caller(&request)?.sub;
         let description = description(&request.get_ref().description)?;
-        let row = self.tasks.create(creator, &description).await?;
+        let request_id = request_id(&request.get_ref().request_id)?;
+        let row = self.tasks.create(creator, &description, request_id).await?;
         Ok(Response::new(api::CreateTaskResponse {
             task: Some(task(&row)),
         }))
@@ -114,8 +128,9 @@ impl TrackerService for TrackerApi {
         &self,
         request: Request<api::ReassignOpenTasksRequest>,
     ) -> Result<Response<api::ReassignOpenTasksResponse>, Status> {
-        require_role(&request, &[Role::Manager, Role::Admin])?;
-        let reshuffle = self.tasks.reassign_open().await?;
+        let manager = require_role(&request, &[Role::Manager, Role::Admin])?.sub;
+        let request_id = request_id(&request.get_ref().request_id)?;
+        let reshuffle = self.tasks.reassign_open(manager, request_id).await?;
         Ok(Response::new(api::ReassignOpenTasksResponse {
             reshuffle_id: reshuffle.reshuffle_id.to_string(),
             reassigned_count: i64::try_from(reshuffle.reassigned).unwrap_or(i64::MAX),
@@ -128,7 +143,8 @@ impl TrackerService for TrackerApi {
     ) -> Result<Response<api::CompleteTaskResponse>, Status> {
         let caller_id = caller(&request)?.sub;
         let task_id = task_id(&request.get_ref().task_id)?;
-        let row = self.tasks.complete(caller_id, task_id).await?;
+        let request_id = request_id(&request.get_ref().request_id)?;
+        let row = self.tasks.complete(caller_id, task_id, request_id).await?;
         Ok(Response::new(api::CompleteTaskResponse {
             task: Some(task(&row)),
         }))

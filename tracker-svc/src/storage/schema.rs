@@ -34,5 +34,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    request_keys (caller_id, request_id) {
+        caller_id -> Uuid,
+        request_id -> Uuid,
+        method -> Text,
+        fingerprint -> Text,
+        result_id -> Nullable<Uuid>,
+        result_count -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(assignments -> tasks (task_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, tasks, assignments);
+diesel::allow_tables_to_appear_in_same_query!(accounts, tasks, assignments, request_keys);

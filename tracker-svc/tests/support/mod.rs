@@ -164,6 +164,7 @@ impl World {
             .create_task(signed(
                 api::CreateTaskRequest {
                     description: description.to_owned(),
+                    ..Default::default()
                 },
                 &popug.token,
             ))
@@ -177,7 +178,10 @@ impl World {
     pub async fn reshuffle(&self, manager: &Popug) -> api::ReassignOpenTasksResponse {
         self.client()
             .await
-            .reassign_open_tasks(signed(api::ReassignOpenTasksRequest {}, &manager.token))
+            .reassign_open_tasks(signed(
+                api::ReassignOpenTasksRequest::default(),
+                &manager.token,
+            ))
             .await
             .unwrap()
             .into_inner()

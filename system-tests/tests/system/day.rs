@@ -1,0 +1,541 @@
+//! A business day driven through the public APIs, and the test's own books of it: what every
+//! popug should have been charged and paid, computed only from what the APIs answered.
+//!
+//! Every call that changes something carries a `request_id`, and every call is retried while
+//! the service behind it is down (killed, restarting): a lost answer is never taken for a
+//! refusal, and a retried change never acts twice. That is what lets the same day run while
+//! processes are killed under it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ates_contracts::ates::accounting::v1 as accounting;
+use ates_contracts::ates::auth::v1 as auth;
+use ates_contracts::ates::tracker::v1 as tracker;
+use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+use super::{ADMIN_BEAK, System, signed};
+
+/// How long a call keeps being retried while its service is down.
+const OUTAGE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The seed from `ATES_SEED`, or `default`; printed so that a failure can be replayed.
+pub fn seed(default: u64) -> u64 {
+    let seed = std::env::var("ATES_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(default);
+    eprintln!("seed {seed} (set ATES_SEED to replay)");
+    seed
+}
+
+/// The test's books: cents and entry count per account, fees and rewards of the day.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Books {
+    pub balances: BTreeMap<String, i64>,
+    pub entries: BTreeMap<String, usize>,
+    pub fees_cents: i64,
+    pub rewards_cents: i64,
+}
+
+impl Books {
+    fn charge(&mut self, account: &str, fee_cents: i64) {
+        *self.balances.entry(account.to_owned()).or_default() -= fee_cents;
+        *self.entries.entry(account.to_owned()).or_default() += 1;
+        self.fees_cents += fee_cents;
+    }
+
+    fn credit(&mut self, account: &str, reward_cents: i64) {
+        *self.balances.entry(account.to_owned()).or_default() += reward_cents;
+        *self.entries.entry(account.to_owned()).or_default() += 1;
+        self.rewards_cents += reward_cents;
+    }
+}
+
+/// A task as the test saw it.
+#[derive(Debug, Clone)]
+struct KnownTask {
+    fee_cents: i64,
+    reward_cents: i64,
+    assignee: String,
+    done: bool,
+}
+
+/// Whether a failed call means "the service is not there right now" rather than an answer.
+fn is_outage(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
+    )
+}
+
+/// Calls that met a service that was down and were tried again, in this test process.
+static RETRIED_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many calls so far met a service that was down and were tried again.
+pub fn retried_calls() -> usize {
+    RETRIED_CALLS.load(Ordering::Relaxed)
+}
+
+/// Calls `call` until it gets an answer that is not an outage, for at most [`OUTAGE_LIMIT`].
+pub async fn persist<T, F, Fut>(mut call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let deadline = tokio::time::Instant::now() + OUTAGE_LIMIT;
+    loop {
+        match call().await {
+            Err(status) if is_outage(&status) && tokio::time::Instant::now() < deadline => {
+                RETRIED_CALLS.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// One business day in progress.
+pub struct Day {
+    pub seed: u64,
+    rng: StdRng,
+    pub admin: String,
+    pub manager: String,
+    pub accountant: String,
+    eligible: Vec<String>,
+    token_of: HashMap<String, String>,
+    all_tokens: Vec<String>,
+    tracker: TrackerServiceClient<Channel>,
+    pub books: Books,
+    tasks: BTreeMap<String, KnownTask>,
+    steps: usize,
+}
+
+impl Day {
+    /// The admin creates the staff, everyone signs in, and the first task is created as soon as
+    /// the tracker has learned the accounts from auth's events.
+    pub async fn begin(system: &System, seed: u64) -> Self {
+        let rng = StdRng::seed_from_u64(seed);
+        let (_, admin) = system.sign_in(ADMIN_BEAK).await;
+        let mut auth_client = system.auth().await;
+        let mut people: Vec<(String, auth::Role, String)> = Vec::new();
+        for (name, role) in [
+            ("manager", auth::Role::Manager),
+            ("accountant", auth::Role::Accountant),
+            ("worker1", auth::Role::Worker),
+            ("worker2", auth::Role::Worker),
+            ("worker3", auth::Role::Worker),
+            ("worker4", auth::Role::Worker),
+        ] {
+            let created = auth_client
+                .create_account(signed(
+                    auth::CreateAccountRequest {
+                        email: format!("{name}@uberpopug.test"),
+                        role: role as i32,
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            let (id, token) = system.sign_in(&created.beak).await;
+            people.push((id, role, token));
+        }
+        let mut day = Self {
+            seed,
+            rng,
+            manager: people[0].2.clone(),
+            accountant: people[1].2.clone(),
+            eligible: people
+                .iter()
+                .filter(|(_, role, _)| matches!(role, auth::Role::Worker | auth::Role::Accountant))
+                .map(|(id, _, _)| id.clone())
+                .collect(),
+            token_of: people
+                .iter()
+                .map(|(id, _, token)| (id.clone(), token.clone()))
+                .collect(),
+            all_tokens: people
+                .iter()
+                .map(|(_, _, token)| token.clone())
+                .chain([admin.clone()])
+                .collect(),
+            admin,
+            tracker: system.tracker().await,
+            books: Books::default(),
+            tasks: BTreeMap::new(),
+            steps: 0,
+        };
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let manager = day.manager.clone();
+        loop {
+            match day.create_task(&manager, "the first task").await {
+                Ok(()) => break,
+                Err(status)
+                    if status.code() == Code::FailedPrecondition
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(status) => panic!("seed {seed}: {status:?}"),
+            }
+        }
+        day
+    }
+
+    /// How many steps have run.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    async fn create_task(&mut self, creator: &str, description: &str) -> Result<(), Status> {
+        let key = request_id();
+        let task = persist(|| {
+            let mut client = self.tracker.clone();
+            let request = signed(
+                tracker::CreateTaskRequest {
+                    description: description.to_owned(),
+                    request_id: key.clone(),
+                },
+                creator,
+            );
+            async move { client.create_task(request).await }
+        })
+        .await?
+        .into_inner()
+        .task
+        .unwrap();
+        assert!(
+            self.eligible.contains(&task.assignee_id),
+            "seed {}: assigned to a manager or admin",
+            self.seed
+        );
+        self.books.charge(&task.assignee_id, task.fee_cents);
+        self.tasks.insert(
+            task.task_id,
+            KnownTask {
+                fee_cents: task.fee_cents,
+                reward_cents: task.reward_cents,
+                assignee: task.assignee_id,
+                done: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Every open task, all pages.
+    async fn open_tasks(&self) -> Vec<tracker::Task> {
+        let mut tasks = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = persist(|| {
+                let mut client = self.tracker.clone();
+                let request = signed(
+                    tracker::ListTasksRequest {
+                        status: tracker::TaskStatus::Open as i32,
+                        page_size: 500,
+                        page_token: page_token.clone(),
+                    },
+                    &self.manager,
+                );
+                async move { client.list_tasks(request).await }
+            })
+            .await
+            .unwrap()
+            .into_inner();
+            tasks.extend(page.tasks);
+            if page.next_page_token.is_empty() {
+                return tasks;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// One random step of the day.
+    pub async fn step(&mut self) {
+        let seed = self.seed;
+        let step = self.steps;
+        self.steps += 1;
+        match self.rng.random_range(0..10) {
+            // Anyone creates a task.
+            0..=3 => {
+                let creator =
+                    self.all_tokens[self.rng.random_range(0..self.all_tokens.len())].clone();
+                self.create_task(&creator, &format!("task of step {step}"))
+                    .await
+                    .unwrap_or_else(|status| panic!("seed {seed}: {status:?}"));
+            }
+            // The manager reshuffles: every open task is assigned (and charged) again.
+            4 => {
+                let key = request_id();
+                let reshuffle = persist(|| {
+                    let mut client = self.tracker.clone();
+                    let request = signed(
+                        tracker::ReassignOpenTasksRequest {
+                            request_id: key.clone(),
+                        },
+                        &self.manager,
+                    );
+                    async move { client.reassign_open_tasks(request).await }
+                })
+                .await
+                .unwrap()
+                .into_inner();
+                let listed = self.open_tasks().await;
+                assert_eq!(
+                    listed.len() as i64,
+                    reshuffle.reassigned_count,
+                    "seed {seed}"
+                );
+                for task in listed {
+                    let known = self.tasks.get_mut(&task.task_id).unwrap();
+                    self.books.charge(&task.assignee_id, known.fee_cents);
+                    known.assignee = task.assignee_id;
+                }
+            }
+            // A popug completes one of its tasks.
+            5..=8 => {
+                let id = self.eligible[self.rng.random_range(0..self.eligible.len())].clone();
+                let token = self.token_of[&id].clone();
+                let mine = persist(|| {
+                    let mut client = self.tracker.clone();
+                    let request = signed(
+                        tracker::ListMyTasksRequest {
+                            status: tracker::TaskStatus::Open as i32,
+                            ..Default::default()
+                        },
+                        &token,
+                    );
+                    async move { client.list_my_tasks(request).await }
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .tasks;
+                if let Some(task) = mine.first() {
+                    let key = request_id();
+                    let done = persist(|| {
+                        let mut client = self.tracker.clone();
+                        let request = signed(
+                            tracker::CompleteTaskRequest {
+                                task_id: task.task_id.clone(),
+                                request_id: key.clone(),
+                            },
+                            &token,
+                        );
+                        async move { client.complete_task(request).await }
+                    })
+                    .await
+                    .unwrap_or_else(|status| panic!("seed {seed}: {status:?}"))
+                    .into_inner()
+                    .task
+                    .unwrap();
+                    assert_eq!(done.status, tracker::TaskStatus::Done as i32, "seed {seed}");
+                    let known = self.tasks.get_mut(&task.task_id).unwrap();
+                    assert_eq!(
+                        known.assignee, id,
+                        "seed {seed}: the tracker and the test disagree on an assignee"
+                    );
+                    known.done = true;
+                    self.books.credit(&id, known.reward_cents);
+                }
+            }
+            // A popug tries someone else's task or a done one, and is refused.
+            _ => {
+                let index = self.rng.random_range(0..self.tasks.len());
+                let Some((task_id, known)) = self
+                    .tasks
+                    .iter()
+                    .nth(index)
+                    .map(|(id, task)| (id.clone(), task.clone()))
+                else {
+                    return;
+                };
+                let (caller, expected) = if known.done {
+                    (known.assignee.clone(), Code::FailedPrecondition)
+                } else {
+                    (
+                        self.eligible
+                            .iter()
+                            .find(|id| **id != known.assignee)
+                            .unwrap()
+                            .clone(),
+                        Code::PermissionDenied,
+                    )
+                };
+                let token = self.token_of[&caller].clone();
+                let refused = persist(|| {
+                    let mut client = self.tracker.clone();
+                    let request = signed(
+                        tracker::CompleteTaskRequest {
+                            task_id: task_id.clone(),
+                            ..Default::default()
+                        },
+                        &token,
+                    );
+                    async move { client.complete_task(request).await }
+                })
+                .await
+                .unwrap_err();
+                assert_eq!(refused.code(), expected, "seed {seed}: {refused:?}");
+            }
+        }
+    }
+
+    /// Prints the day's size and fails when it was too quiet to prove anything.
+    pub fn summarise(&self) {
+        let done = self.tasks.values().filter(|task| task.done).count();
+        let entries: usize = self.books.entries.values().sum();
+        eprintln!(
+            "seed {}: {} steps, {} tasks, {done} done, {entries} entries, fees {} ¢, rewards {} ¢",
+            self.seed,
+            self.steps,
+            self.tasks.len(),
+            self.books.fees_cents,
+            self.books.rewards_cents
+        );
+        assert!(
+            done > 0 && entries > self.tasks.len(),
+            "seed {}: the day was too quiet to prove anything",
+            self.seed
+        );
+    }
+
+    /// Waits (at most `within`) until accounting's balances equal the test's books, then
+    /// compares every statement, every audit log and management earnings to the cent.
+    pub async fn settle_and_check(&self, system: &System, within: Duration) {
+        let seed = self.seed;
+        let accounting_client = system.accounting().await;
+        let accountant = self.accountant.clone();
+        let list_balances = |page_size: i32| {
+            let mut client = accounting_client.clone();
+            let request = signed(
+                accounting::ListBalancesRequest {
+                    page_size,
+                    ..Default::default()
+                },
+                &accountant,
+            );
+            async move { client.list_balances(request).await }
+        };
+        let expected = self.books.balances.clone();
+        let mut last_seen = BTreeMap::new();
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            last_seen = persist(|| list_balances(1_000))
+                .await
+                .unwrap()
+                .into_inner()
+                .balances
+                .into_iter()
+                .map(|balance| (balance.account_id, balance.balance_cents))
+                .collect();
+            if last_seen == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let differences: Vec<String> = expected
+            .keys()
+            .chain(last_seen.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|account| expected.get(*account) != last_seen.get(*account))
+            .map(|account| {
+                format!(
+                    "{account}: expected {:?}, accounting has {:?}",
+                    expected.get(account),
+                    last_seen.get(account)
+                )
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "seed {seed}: accounting's balances differ from the independent ledger after {within:?}:\n{}",
+            differences.join("\n")
+        );
+
+        let negative = expected.values().filter(|balance| **balance < 0).count() as i64;
+        let balances = persist(|| list_balances(0)).await.unwrap().into_inner();
+        assert_eq!(balances.negative_balance_count, negative, "seed {seed}");
+
+        for (account, balance) in &expected {
+            // Each popug reads its own statement, a page at a time: its closing balance and its
+            // audit log.
+            let mut entries = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let statement = persist(|| {
+                    let mut client = accounting_client.clone();
+                    let request = signed(
+                        accounting::GetStatementRequest {
+                            account_id: account.clone(),
+                            page_size: 1_000,
+                            page_token: page_token.clone(),
+                            ..Default::default()
+                        },
+                        &self.token_of[account],
+                    );
+                    async move { client.get_statement(request).await }
+                })
+                .await
+                .unwrap()
+                .into_inner();
+                assert_eq!(
+                    statement.closing_balance_cents, *balance,
+                    "seed {seed}: statement of {account}"
+                );
+                entries.extend(statement.entries);
+                if statement.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = statement.next_page_token;
+            }
+            assert_eq!(
+                entries.len(),
+                self.books.entries[account],
+                "seed {seed}: audit log of {account}"
+            );
+            assert!(
+                entries
+                    .iter()
+                    .all(|entry| !entry.task_description.is_empty()),
+                "seed {seed}: an audit log entry without its task's description"
+            );
+        }
+
+        let today = persist(|| {
+            let mut client = accounting_client.clone();
+            let request = signed(
+                accounting::GetTodayManagementEarningsRequest {},
+                &self.admin,
+            );
+            async move { client.get_today_management_earnings(request).await }
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .today
+        .unwrap();
+        assert_eq!(
+            (today.fees_cents, today.rewards_cents, today.earnings_cents),
+            (
+                self.books.fees_cents,
+                self.books.rewards_cents,
+                self.books.fees_cents - self.books.rewards_cents
+            ),
+            "seed {seed}: management earnings"
+        );
+    }
+}
