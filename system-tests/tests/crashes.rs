@@ -10,10 +10,7 @@ mod system;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ates_contracts::routing::{self, Service};
-use ates_messaging::Topology;
 use ates_testkit::{PrivateBroker, TestBroker};
-use lapin::options::QueueDeclareOptions;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use system::day::{self, Day};
@@ -102,29 +99,5 @@ async fn a_day_of_crashes_and_a_broker_outage_ends_with_the_money_equal_to_the_i
         .await;
 
     // Nothing was set aside either: every dead-letter queue of the consumers is empty.
-    let topology = Topology::new(system.broker.prefix());
-    let connection = system.broker.connect().await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    for subscription in [Service::Tracker, Service::Accounting]
-        .into_iter()
-        .flat_map(routing::subscriptions_of)
-    {
-        let dead_letters = topology.dead_letter_queue(&topology.queue(&subscription));
-        let queue = channel
-            .queue_declare(
-                dead_letters.clone().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                Default::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            queue.message_count(),
-            0,
-            "seed {seed}: {dead_letters} holds parked events"
-        );
-    }
+    system.assert_no_dead_letters(seed).await;
 }

@@ -11,7 +11,10 @@ use ates_contracts::ates::accounting::v1::accounting_service_client::AccountingS
 use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::auth::v1::auth_service_client::AuthServiceClient;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
+use ates_contracts::routing::{self, Service};
 use ates_testkit::{ChildProcess, HealthStatus, TestBroker, TestDatabase, wait_for_health};
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
 use tonic::transport::Channel;
 
 pub const ADMIN_EMAIL: &str = "admin@uberpopug.test";
@@ -80,10 +83,11 @@ impl Process {
 
 /// auth, tracker and accounting as processes.
 pub struct System {
-    pub broker: TestBroker,
+    // Fields drop in order: the processes stop before the broker's queues are deleted.
     pub auth: Process,
     pub tracker: Process,
     pub accounting: Process,
+    pub broker: TestBroker,
 }
 
 async fn start(
@@ -204,6 +208,39 @@ impl System {
             .unwrap()
             .into_inner();
         (response.account.unwrap().account_id, response.access_token)
+    }
+}
+
+impl System {
+    /// Fails naming the queue when any consumer's dead-letter queue holds a message: nothing of
+    /// the day may have been set aside.
+    pub async fn assert_no_dead_letters(&self, seed: u64) {
+        let topology = ates_messaging::Topology::new(self.broker.prefix());
+        let connection = self.broker.connect().await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        for subscription in [Service::Tracker, Service::Accounting]
+            .into_iter()
+            .flat_map(routing::subscriptions_of)
+        {
+            let dead_letters = topology.dead_letter_queue(&topology.queue(&subscription));
+            let queue = channel
+                .queue_declare(
+                    dead_letters.clone().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                queue.message_count(),
+                0,
+                "seed {seed}: {dead_letters} holds parked events"
+            );
+        }
+        let _ = connection.close(200, "checked".into()).await;
     }
 }
 
