@@ -90,9 +90,12 @@ pub struct System {
     pub broker: TestBroker,
 }
 
-async fn start(
+/// Starts the binary `name` on a free port with `database_url` and `broker`, and waits until it
+/// serves. `database` is the test database it owns, if any (dropped after the process dies).
+pub async fn start_process(
     name: &'static str,
-    database: TestDatabase,
+    database_url: &str,
+    database: Option<TestDatabase>,
     broker: &TestBroker,
     auth_url: &str,
     extra: &[(&str, &str)],
@@ -100,7 +103,7 @@ async fn start(
     let port = ates_testkit::free_port();
     let mut environment: Vec<(String, String)> = [
         ("GRPC_LISTEN_ADDR", format!("127.0.0.1:{port}")),
-        ("DATABASE_URL", database.url().to_owned()),
+        ("DATABASE_URL", database_url.to_owned()),
         ("AMQP_URL", broker.url().to_owned()),
         ("AMQP_NAME_PREFIX", broker.prefix().to_owned()),
         ("AUTH_URL", auth_url.to_owned()),
@@ -118,12 +121,23 @@ async fn start(
     let process = Process {
         name,
         endpoint: format!("http://127.0.0.1:{port}"),
-        database: Some(database),
+        database,
         environment,
         child: tokio::sync::Mutex::new(None),
     };
     process.spawn().await;
     process
+}
+
+async fn start(
+    name: &'static str,
+    database: TestDatabase,
+    broker: &TestBroker,
+    auth_url: &str,
+    extra: &[(&str, &str)],
+) -> Process {
+    let url = database.url().to_owned();
+    start_process(name, &url, Some(database), broker, auth_url, extra).await
 }
 
 impl System {
