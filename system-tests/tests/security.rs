@@ -132,7 +132,7 @@ async fn call(channel: &Channel, path: &str, token: Option<&str>) -> Result<(), 
     };
     grpc.unary::<(), (), _>(
         request,
-        PathAndQuery::from_maybe_shared(path.to_owned()).unwrap(),
+        path.parse::<PathAndQuery>().unwrap(),
         tonic_prost::ProstCodec::default(),
     )
     .await
