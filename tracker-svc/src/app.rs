@@ -1,10 +1,11 @@
 //! Wiring of tracker-svc into the shared service process.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerServiceServer;
 use ates_contracts::routing::{self, Service};
-use ates_server::{Application, ServiceSpec, Wiring, env_or};
+use ates_server::{Application, Housekeeping, ServiceSpec, Wiring, env_or, positive};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::events::AccountsHandler;
@@ -29,14 +30,45 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// tracker-svc's wiring from the process environment (`TRACKER_REASSIGNMENT_BATCH_SIZE`).
+/// Default hours a request key (idempotency key) is kept.
+pub const DEFAULT_REQUEST_KEY_RETENTION_HOURS: u64 = 72;
+
+/// tracker-svc's wiring from the process environment (`TRACKER_REASSIGNMENT_BATCH_SIZE`,
+/// `TRACKER_REQUEST_KEY_RETENTION_HOURS`).
 pub fn wiring(application: &Application) -> anyhow::Result<Wiring> {
     let batch_size: usize = env_or("TRACKER_REASSIGNMENT_BATCH_SIZE", "500")?;
     anyhow::ensure!(
         batch_size > 0,
         "TRACKER_REASSIGNMENT_BATCH_SIZE must be positive"
     );
-    Ok(wiring_with(application, batch_size))
+    let retention_hours = positive(
+        "TRACKER_REQUEST_KEY_RETENTION_HOURS",
+        &DEFAULT_REQUEST_KEY_RETENTION_HOURS.to_string(),
+    )?;
+    let mut wiring = wiring_with(application, batch_size);
+    wiring.housekeeping = vec![request_key_pruning(
+        application,
+        Duration::from_secs(retention_hours.saturating_mul(3600)),
+    )];
+    Ok(wiring)
+}
+
+/// Deletes idempotency keys older than `retention`: a retry after that acts as a new call.
+pub fn request_key_pruning(application: &Application, retention: Duration) -> Housekeeping {
+    let pool = application.pool();
+    Housekeeping {
+        name: "request keys",
+        run: Arc::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let cutoff = chrono::Utc::now() - chrono::Duration::from_std(retention)?;
+                Ok(
+                    ates_messaging::prune_before(&pool, "request_keys", "created_at", cutoff)
+                        .await?,
+                )
+            })
+        }),
+    }
 }
 
 /// tracker-svc's wiring with an explicit batch size (tests build it this way).
@@ -52,6 +84,10 @@ pub fn wiring_with(application: &Application, reassignment_batch_size: usize) ->
         .expect("the routing table gives the tracker a queue on auth's accounts");
     let mut wiring = Wiring {
         consumers: vec![(accounts, Arc::new(AccountsHandler))],
+        housekeeping: vec![request_key_pruning(
+            application,
+            Duration::from_secs(DEFAULT_REQUEST_KEY_RETENTION_HOURS * 3600),
+        )],
         ..Wiring::default()
     };
     wiring

@@ -837,3 +837,58 @@ async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_c
         "two successful answers, one completion event"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_request_keys_and_inbox_ids_are_pruned_and_recent_ones_kept() {
+    use diesel_async::RunQueryDsl;
+
+    // Tests run housekeeping every second; keys live 72 hours, inbox ids 30 days.
+    let world = World::start().await;
+    let serving = ates_testkit::wait_for_health(
+        &world.tracker.endpoint(),
+        ates_testkit::HealthStatus::Serving,
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(serving, ates_testkit::HealthStatus::Serving);
+    let mut conn = world.tracker_pool.get().await.unwrap();
+    for statement in [
+        "INSERT INTO request_keys (caller_id, request_id, method, fingerprint, created_at) \
+         SELECT gen_random_uuid(), gen_random_uuid(), 'CreateTask', 'old', now() - interval '73 hours' \
+         FROM generate_series(1, 25000)",
+        "INSERT INTO request_keys (caller_id, request_id, method, fingerprint, created_at) \
+         VALUES (gen_random_uuid(), gen_random_uuid(), 'CreateTask', 'recent', now() - interval '71 hours')",
+        "INSERT INTO inbox_events (event_id, event_type, queue, applied_at) \
+         SELECT gen_random_uuid(), 'old', 'q', now() - interval '31 days' FROM generate_series(1, 100)",
+        "INSERT INTO inbox_events (event_id, event_type, queue, applied_at) \
+         VALUES (gen_random_uuid(), 'recent', 'q', now() - interval '29 days')",
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let pruned = ates_testkit::eventually(std::time::Duration::from_secs(30), || async {
+        let old_keys = world
+            .count("SELECT count(*) AS n FROM request_keys WHERE fingerprint = 'old'")
+            .await;
+        let old_ids = world
+            .count("SELECT count(*) AS n FROM inbox_events WHERE event_type = 'old'")
+            .await;
+        (old_keys == 0 && old_ids == 0).then_some(())
+    })
+    .await;
+    assert!(pruned.is_some(), "expired rows were not pruned");
+    assert_eq!(
+        world
+            .count("SELECT count(*) AS n FROM request_keys WHERE fingerprint = 'recent'")
+            .await,
+        1
+    );
+    assert_eq!(
+        world
+            .count("SELECT count(*) AS n FROM inbox_events WHERE event_type = 'recent'")
+            .await,
+        1
+    );
+}

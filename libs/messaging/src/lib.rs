@@ -17,6 +17,7 @@ mod consumer;
 mod migrate;
 mod outbox;
 mod relay;
+mod retention;
 mod schema;
 mod topology;
 
@@ -25,9 +26,10 @@ pub use consumer::{
     Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER, Handler, HandlerError,
     ReceivedEvent,
 };
-pub use migrate::{MigrationError, migrate};
+pub use migrate::{MigrationError, ensure_distinct_versions, migrate};
 pub use outbox::{Outbox, OutboxError};
 pub use relay::{Relay, RelayConfig, RelayError};
+pub use retention::{PRUNE_BATCH, PruneError, prune_before, prune_inbox};
 pub use topology::{DELIVERY_LIMIT, Topology};
 
 /// The connection pool every aTES service uses.

@@ -18,6 +18,9 @@ pub async fn migrate(
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&database_url)
             .map_err(|error| MigrationError::Connect(error.to_string()))?;
+        if let Some(migrations) = service_migrations {
+            ensure_distinct_versions(&crate::MIGRATIONS, migrations)?;
+        }
         conn.run_pending_migrations(StaticMigrations(&crate::MIGRATIONS))
             .map_err(|error| MigrationError::Migrate(error.to_string()))?;
         if let Some(migrations) = service_migrations {
@@ -28,6 +31,32 @@ pub async fn migrate(
     })
     .await
     .map_err(|error| MigrationError::Migrate(error.to_string()))?
+}
+
+/// Fails when a service migration has the version of a shared one: both are recorded in the
+/// same `__diesel_schema_migrations` table, so the later one would be silently skipped.
+pub fn ensure_distinct_versions(
+    shared: &'static EmbeddedMigrations,
+    service: &'static EmbeddedMigrations,
+) -> Result<(), MigrationError> {
+    let versions = |source: &'static EmbeddedMigrations| -> Result<Vec<String>, MigrationError> {
+        Ok(MigrationSource::<Pg>::migrations(&StaticMigrations(source))
+            .map_err(|error| MigrationError::Migrate(error.to_string()))?
+            .iter()
+            .map(|migration| migration.name().version().to_string())
+            .collect())
+    };
+    let shared = versions(shared)?;
+    if let Some(clash) = versions(service)?
+        .into_iter()
+        .find(|version| shared.contains(version))
+    {
+        return Err(MigrationError::Migrate(format!(
+            "the service migration version {clash} is also an outbox/inbox migration version; \
+             give the service migration another timestamp"
+        )));
+    }
+    Ok(())
 }
 
 /// Why migrating failed.
@@ -47,5 +76,16 @@ struct StaticMigrations(&'static EmbeddedMigrations);
 impl MigrationSource<Pg> for StaticMigrations {
     fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
         MigrationSource::<Pg>::migrations(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_migration_with_a_shared_version_is_refused_naming_it() {
+        let error = ensure_distinct_versions(&crate::MIGRATIONS, &crate::MIGRATIONS).unwrap_err();
+        assert!(error.to_string().contains("20261125000000"), "{error}");
     }
 }

@@ -66,6 +66,52 @@ pub struct Wiring {
     /// Runs once the database is migrated and the broker reachable, before the service reports
     /// SERVING; retried with back-off until it succeeds.
     pub on_ready: Option<StartupTask>,
+    /// Clean-up run every `HOUSEKEEPING_INTERVAL_SECONDS` while the service runs, beside the
+    /// pruning of expired inbox ids that every consuming service gets.
+    pub housekeeping: Vec<Housekeeping>,
+}
+
+/// A periodic clean-up job: its name (for logs) and what it does; answers how many rows went.
+#[derive(Clone)]
+pub struct Housekeeping {
+    /// What is cleaned, e.g. `"inbox ids"`.
+    pub name: &'static str,
+    /// One round of the job.
+    pub run:
+        Arc<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>,
+}
+
+impl std::fmt::Debug for Housekeeping {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Housekeeping")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs every job now and then every `interval`, until `shutdown`. A failed round is logged and
+/// tried again next time; housekeeping never stops the service.
+async fn run_housekeeping(
+    jobs: Vec<Housekeeping>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        for job in &jobs {
+            match (job.run)().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(job = job.name, rows = pruned, "housekeeping pruned"),
+                Err(error) => {
+                    tracing::warn!(job = job.name, error = %error, "housekeeping failed; next round later");
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
 }
 
 /// Work a service does at start-up once its infrastructure is there.
@@ -188,6 +234,7 @@ impl Application {
             consumer_config,
             verifier,
             on_ready,
+            mut housekeeping,
         } = wiring;
         let consumer_config = consumer_config.unwrap_or_default();
         routes
@@ -247,6 +294,31 @@ impl Application {
                     let relay =
                         Relay::new(&outbox, pool.clone(), amqp.clone(), RelayConfig::default());
                     inner_workers.spawn(relay.run(shutdown.clone()));
+                }
+                if spec.uses_database && !consumers.is_empty() {
+                    let pool = pool.clone();
+                    let retention = config.inbox_retention;
+                    housekeeping.insert(
+                        0,
+                        Housekeeping {
+                            name: "inbox ids",
+                            run: Arc::new(move || {
+                                let pool = pool.clone();
+                                Box::pin(async move {
+                                    let cutoff =
+                                        chrono::Utc::now() - chrono::Duration::from_std(retention)?;
+                                    Ok(ates_messaging::prune_inbox(&pool, cutoff).await?)
+                                })
+                            }),
+                        },
+                    );
+                }
+                if !housekeeping.is_empty() {
+                    inner_workers.spawn(run_housekeeping(
+                        std::mem::take(&mut housekeeping),
+                        config.housekeeping_interval,
+                        shutdown.clone(),
+                    ));
                 }
                 for (subscription, handler) in consumers {
                     let consumer = Consumer::new(

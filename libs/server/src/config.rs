@@ -55,6 +55,18 @@ where
     })
 }
 
+/// A whole number setting that must be at least 1.
+pub fn positive(key: &'static str, default: &str) -> Result<u64, ConfigError> {
+    let value: u64 = env_or(key, default)?;
+    if value == 0 {
+        return Err(ConfigError::Invalid {
+            key,
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    Ok(value)
+}
+
 /// The configuration every service has.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -76,6 +88,10 @@ pub struct ServiceConfig {
     pub token_audience: String,
     /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight calls get after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `INBOX_RETENTION_DAYS`: how long the ids of applied events are kept for deduplication.
+    pub inbox_retention: Duration,
+    /// `HOUSEKEEPING_INTERVAL_SECONDS`: how often expired rows (inbox ids, ...) are pruned.
+    pub housekeeping_interval: Duration,
     /// `ATES_PROFILE=production`: no local defaults for infrastructure and secrets.
     pub production: bool,
 }
@@ -142,6 +158,13 @@ impl ServiceConfig {
             token_issuer: env_or("TOKEN_ISSUER", "ates-auth")?,
             token_audience: env_or("TOKEN_AUDIENCE", "ates")?,
             shutdown_grace: Duration::from_secs(env_or("SHUTDOWN_GRACE_SECONDS", "10")?),
+            inbox_retention: Duration::from_secs(
+                positive("INBOX_RETENTION_DAYS", "30")?.saturating_mul(24 * 60 * 60),
+            ),
+            housekeeping_interval: Duration::from_secs(positive(
+                "HOUSEKEEPING_INTERVAL_SECONDS",
+                "3600",
+            )?),
             production,
         })
     }

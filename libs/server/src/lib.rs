@@ -15,8 +15,8 @@ mod application;
 mod config;
 pub mod paging;
 
-pub use application::{Application, ServiceSpec, StartupTask, Wiring};
-pub use config::{ConfigError, ServiceConfig, env_or, env_required};
+pub use application::{Application, Housekeeping, ServiceSpec, StartupTask, Wiring};
+pub use config::{ConfigError, ServiceConfig, env_or, env_required, positive};
 
 /// Parses the process environment, installs telemetry, builds and runs a service until SIGTERM
 /// or Ctrl-C. The shape every service's `main` shares.

@@ -14,3 +14,6 @@ CREATE TABLE request_keys (
     created_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (caller_id, request_id)
 );
+
+-- Keys are pruned after TRACKER_REQUEST_KEY_RETENTION_HOURS; rows arrive in created_at order.
+CREATE INDEX request_keys_created_at ON request_keys USING brin (created_at);

@@ -1,0 +1,58 @@
+//! Pruning of rows kept only for a while: inbox ids past their retention period.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::RunQueryDsl;
+
+use crate::DbPool;
+
+/// Why pruning stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// No database connection.
+    #[error("database pool: {0}")]
+    Pool(String),
+    /// A statement failed.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Most rows one pruning statement deletes, so that no statement holds locks for long.
+pub const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes, a batch per statement, the rows of `table` whose `column` is before `cutoff`.
+/// Returns how many went. `table` and `column` come from the program, never from input.
+pub async fn prune_before(
+    pool: &DbPool,
+    table: &'static str,
+    column: &'static str,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, PruneError> {
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|error| PruneError::Pool(error.to_string()))?;
+    let statement = format!(
+        "DELETE FROM {table} WHERE ctid IN \
+         (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)"
+    );
+    let mut pruned = 0_u64;
+    loop {
+        let deleted = diesel::sql_query(&statement)
+            .bind::<Timestamptz, _>(cutoff)
+            .bind::<BigInt, _>(PRUNE_BATCH)
+            .execute(&mut conn)
+            .await?;
+        pruned += u64::try_from(deleted).unwrap_or(0);
+        if i64::try_from(deleted).unwrap_or(0) < PRUNE_BATCH {
+            return Ok(pruned);
+        }
+    }
+}
+
+/// Deletes the inbox ids of events applied before `cutoff`. An event redelivered after its id
+/// is gone would be applied again, so every handler must also be idempotent by business key
+/// (the ledger's posting keys, revisions): the inbox is the fast path, not the only guard.
+pub async fn prune_inbox(pool: &DbPool, cutoff: DateTime<Utc>) -> Result<u64, PruneError> {
+    prune_before(pool, "inbox_events", "applied_at", cutoff).await
+}
