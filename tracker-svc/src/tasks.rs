@@ -74,11 +74,11 @@ impl Tasks {
         request_id: Option<Uuid>,
     ) -> Result<TaskRow, TrackerError> {
         let mut conn = self.connection().await?;
-        let row = conn
+        let (row, created) = conn
             .transaction::<_, TrackerError, _>(async |conn| {
                 let key = RequestKey::new(creator, request_id, "CreateTask", description.as_str());
                 if let Some(first) = key.claim(conn).await? {
-                    return replayed_task(conn, &first).await;
+                    return Ok((replayed_task(conn, &first).await?, false));
                 }
                 let eligible = accounts::eligible(conn).await?;
                 let (assignee, prices) = {
@@ -115,11 +115,13 @@ impl Tasks {
                 self.outbox.record(conn, &added, now).await?;
                 self.outbox.record(conn, &created, now).await?;
                 key.record(conn, row.public_id, None).await?;
-                Ok(row)
+                Ok((row, true))
             })
             .await?;
-        self.outbox.notify_committed();
-        tracing::info!(task.id = %row.public_id, "task created");
+        if created {
+            self.outbox.notify_committed();
+            tracing::info!(task.id = %row.public_id, "task created");
+        }
         Ok(row)
     }
 
@@ -133,17 +135,18 @@ impl Tasks {
         let reshuffle_id = Uuid::now_v7();
         let batch_size = self.reassignment_batch_size;
         let mut conn = self.connection().await?;
-        let reshuffle = conn
+        let (reshuffle, reshuffled) = conn
             .transaction::<_, TrackerError, _>(async |conn| {
                 let key = RequestKey::new(caller, request_id, "ReassignOpenTasks", "");
                 if let Some(first) = key.claim(conn).await? {
-                    return Ok(Reshuffle {
+                    let reshuffle = Reshuffle {
                         reshuffle_id: first.result_id.ok_or_else(key_without_result)?,
                         reassigned: first
                             .result_count
                             .and_then(|count| usize::try_from(count).ok())
                             .ok_or_else(key_without_result)?,
-                    });
+                    };
+                    return Ok((reshuffle, false));
                 }
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                     .bind::<diesel::sql_types::BigInt, _>(RESHUFFLE_LOCK)
@@ -156,7 +159,7 @@ impl Tasks {
                 };
                 if open.is_empty() {
                     key.record(conn, reshuffle_id, Some(0)).await?;
-                    return Ok(done);
+                    return Ok((done, true));
                 }
                 let eligible = accounts::eligible(conn).await?;
                 if eligible.is_empty() {
@@ -209,15 +212,17 @@ impl Tasks {
                     .await?;
                 key.record(conn, reshuffle_id, i64::try_from(open.len()).ok())
                     .await?;
-                Ok(done)
+                Ok((done, true))
             })
             .await?;
-        self.outbox.notify_committed();
-        tracing::info!(
-            reshuffle.id = %reshuffle.reshuffle_id,
-            tasks = reshuffle.reassigned,
-            "open tasks reassigned"
-        );
+        if reshuffled {
+            self.outbox.notify_committed();
+            tracing::info!(
+                reshuffle.id = %reshuffle.reshuffle_id,
+                tasks = reshuffle.reassigned,
+                "open tasks reassigned"
+            );
+        }
         Ok(reshuffle)
     }
 
@@ -231,11 +236,11 @@ impl Tasks {
     ) -> Result<TaskRow, TrackerError> {
         let mut conn = self.connection().await?;
         let fingerprint = task_id.to_string();
-        let row = conn
+        let (row, completed) = conn
             .transaction::<_, TrackerError, _>(async |conn| {
                 let key = RequestKey::new(caller, request_id, "CompleteTask", &fingerprint);
                 if let Some(first) = key.claim(conn).await? {
-                    return replayed_task(conn, &first).await;
+                    return Ok((replayed_task(conn, &first).await?, false));
                 }
                 let task = tasks::lock(conn, task_id)
                     .await?
@@ -258,11 +263,13 @@ impl Tasks {
                 };
                 self.outbox.record(conn, &completed, now).await?;
                 key.record(conn, task.public_id, None).await?;
-                Ok(task)
+                Ok((task, true))
             })
             .await?;
-        self.outbox.notify_committed();
-        tracing::info!(task.id = %row.public_id, "task completed");
+        if completed {
+            self.outbox.notify_committed();
+            tracing::info!(task.id = %row.public_id, "task completed");
+        }
         Ok(row)
     }
 
@@ -388,7 +395,15 @@ impl<'a> RequestKey<'a> {
                     ),
                 })
             }
-            first => Ok(first),
+            Some(first) => {
+                tracing::info!(
+                    method = self.method,
+                    request.id = %request_id,
+                    "answered a retry from its request key"
+                );
+                Ok(Some(first))
+            }
+            None => Ok(None),
         }
     }
 
