@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
+use ates_contracts::ates::accounting::v1::accounting_service_client::AccountingServiceClient;
 use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
@@ -35,25 +36,36 @@ pub fn seed(default: u64) -> u64 {
     seed
 }
 
-/// The test's books: cents and entry count per account, fees and rewards of the day.
+/// One audit-log line as the test expects it: task, kind, signed amount.
+pub type Line = (String, accounting::EntryKind, i64);
+
+/// The test's books: cents and audit log per account, fees and rewards of the day.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Books {
     pub balances: BTreeMap<String, i64>,
-    pub entries: BTreeMap<String, usize>,
+    pub entries: BTreeMap<String, Vec<Line>>,
     pub fees_cents: i64,
     pub rewards_cents: i64,
 }
 
 impl Books {
-    fn charge(&mut self, account: &str, fee_cents: i64) {
+    fn charge(&mut self, account: &str, task_id: &str, fee_cents: i64) {
         *self.balances.entry(account.to_owned()).or_default() -= fee_cents;
-        *self.entries.entry(account.to_owned()).or_default() += 1;
+        self.entries.entry(account.to_owned()).or_default().push((
+            task_id.to_owned(),
+            accounting::EntryKind::AssignmentFee,
+            -fee_cents,
+        ));
         self.fees_cents += fee_cents;
     }
 
-    fn credit(&mut self, account: &str, reward_cents: i64) {
+    fn credit(&mut self, account: &str, task_id: &str, reward_cents: i64) {
         *self.balances.entry(account.to_owned()).or_default() += reward_cents;
-        *self.entries.entry(account.to_owned()).or_default() += 1;
+        self.entries.entry(account.to_owned()).or_default().push((
+            task_id.to_owned(),
+            accounting::EntryKind::CompletionReward,
+            reward_cents,
+        ));
         self.rewards_cents += reward_cents;
     }
 }
@@ -61,6 +73,7 @@ impl Books {
 /// A task as the test saw it.
 #[derive(Debug, Clone)]
 struct KnownTask {
+    description: String,
     fee_cents: i64,
     reward_cents: i64,
     assignee: String,
@@ -221,10 +234,12 @@ impl Day {
             "seed {}: assigned to a manager or admin",
             self.seed
         );
-        self.books.charge(&task.assignee_id, task.fee_cents);
+        self.books
+            .charge(&task.assignee_id, &task.task_id, task.fee_cents);
         self.tasks.insert(
             task.task_id,
             KnownTask {
+                description: task.description,
                 fee_cents: task.fee_cents,
                 reward_cents: task.reward_cents,
                 assignee: task.assignee_id,
@@ -267,7 +282,7 @@ impl Day {
         let seed = self.seed;
         let step = self.steps;
         self.steps += 1;
-        match self.rng.random_range(0..10) {
+        match self.rng.random_range(0..11) {
             // Anyone creates a task.
             0..=3 => {
                 let creator =
@@ -300,7 +315,8 @@ impl Day {
                 );
                 for task in listed {
                     let known = self.tasks.get_mut(&task.task_id).unwrap();
-                    self.books.charge(&task.assignee_id, known.fee_cents);
+                    self.books
+                        .charge(&task.assignee_id, &task.task_id, known.fee_cents);
                     known.assignee = task.assignee_id;
                 }
             }
@@ -348,8 +364,32 @@ impl Day {
                         "seed {seed}: the tracker and the test disagree on an assignee"
                     );
                     known.done = true;
-                    self.books.credit(&id, known.reward_cents);
+                    self.books.credit(&id, &task.task_id, known.reward_cents);
                 }
+            }
+            // The manager rewrites a task's description; statements show the newest one.
+            10 => {
+                let index = self.rng.random_range(0..self.tasks.len());
+                let task_id = self.tasks.keys().nth(index).unwrap().clone();
+                let description = format!("task revised at step {step}");
+                let updated = persist(|| {
+                    let mut client = self.tracker.clone();
+                    let request = signed(
+                        tracker::UpdateTaskDescriptionRequest {
+                            task_id: task_id.clone(),
+                            description: description.clone(),
+                        },
+                        &self.manager,
+                    );
+                    async move { client.update_task_description(request).await }
+                })
+                .await
+                .unwrap_or_else(|status| panic!("seed {seed}: {status:?}"))
+                .into_inner()
+                .task
+                .unwrap();
+                assert_eq!(updated.description, description, "seed {seed}");
+                self.tasks.get_mut(&task_id).unwrap().description = description;
             }
             // A popug tries someone else's task or a done one, and is refused.
             _ => {
@@ -393,10 +433,53 @@ impl Day {
         }
     }
 
+    /// An account's statement for today, all pages, read with its own token: the closing
+    /// balance and the audit-log lines, sorted.
+    async fn statement_of(
+        &self,
+        client: &AccountingServiceClient<Channel>,
+        account: &str,
+    ) -> (i64, Vec<(String, accounting::EntryKind, i64, String)>) {
+        let mut lines = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let statement = persist(|| {
+                let mut client = client.clone();
+                let request = signed(
+                    accounting::GetStatementRequest {
+                        account_id: account.to_owned(),
+                        page_size: 1_000,
+                        page_token: page_token.clone(),
+                        ..Default::default()
+                    },
+                    &self.token_of[account],
+                );
+                async move { client.get_statement(request).await }
+            })
+            .await
+            .unwrap()
+            .into_inner();
+            lines.extend(statement.entries.into_iter().map(|entry| {
+                (
+                    entry.task_id,
+                    accounting::EntryKind::try_from(entry.kind)
+                        .unwrap_or(accounting::EntryKind::Unspecified),
+                    entry.amount_cents,
+                    entry.task_description,
+                )
+            }));
+            if statement.next_page_token.is_empty() {
+                lines.sort();
+                return (statement.closing_balance_cents, lines);
+            }
+            page_token = statement.next_page_token;
+        }
+    }
+
     /// Prints the day's size and fails when it was too quiet to prove anything.
     pub fn summarise(&self) {
         let done = self.tasks.values().filter(|task| task.done).count();
-        let entries: usize = self.books.entries.values().sum();
+        let entries: usize = self.books.entries.values().map(Vec::len).sum();
         eprintln!(
             "seed {}: {} steps, {} tasks, {done} done, {entries} entries, fees {} ¢, rewards {} ¢",
             self.seed,
@@ -470,50 +553,61 @@ impl Day {
         let balances = persist(|| list_balances(0)).await.unwrap().into_inner();
         assert_eq!(balances.negative_balance_count, negative, "seed {seed}");
 
-        for (account, balance) in &expected {
-            // Each popug reads its own statement, a page at a time: its closing balance and its
-            // audit log.
-            let mut entries = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let statement = persist(|| {
-                    let mut client = accounting_client.clone();
-                    let request = signed(
-                        accounting::GetStatementRequest {
-                            account_id: account.clone(),
-                            page_size: 1_000,
-                            page_token: page_token.clone(),
-                            ..Default::default()
-                        },
-                        &self.token_of[account],
-                    );
-                    async move { client.get_statement(request).await }
-                })
-                .await
-                .unwrap()
-                .into_inner();
-                assert_eq!(
-                    statement.closing_balance_cents, *balance,
-                    "seed {seed}: statement of {account}"
-                );
-                entries.extend(statement.entries);
-                if statement.next_page_token.is_empty() {
-                    break;
+        // Each popug's statement, read by the popug a page at a time: the closing balance and
+        // every audit-log line (task, kind, amount, the task's newest description) equal the
+        // books. Descriptions travel on their own queue, so this is awaited too.
+        let mut differences = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            differences.clear();
+            for (account, balance) in &expected {
+                let (closing, lines) = self.statement_of(&accounting_client, account).await;
+                if closing != *balance {
+                    differences.push(format!(
+                        "{account}: statement closes at {closing}, books say {balance}"
+                    ));
                 }
-                page_token = statement.next_page_token;
+                let mut wanted: Vec<(String, accounting::EntryKind, i64, String)> =
+                    self.books.entries[account]
+                        .iter()
+                        .map(|(task, kind, amount)| {
+                            (
+                                task.clone(),
+                                *kind,
+                                *amount,
+                                self.tasks[task].description.clone(),
+                            )
+                        })
+                        .collect();
+                wanted.sort();
+                if lines != wanted {
+                    let missing: Vec<_> = wanted
+                        .iter()
+                        .filter(|line| !lines.contains(line))
+                        .take(3)
+                        .collect();
+                    let unexpected: Vec<_> = lines
+                        .iter()
+                        .filter(|line| !wanted.contains(line))
+                        .take(3)
+                        .collect();
+                    differences.push(format!(
+                        "{account}: audit log has {} lines, books {}; missing {missing:?}; unexpected {unexpected:?}",
+                        lines.len(),
+                        wanted.len()
+                    ));
+                }
             }
-            assert_eq!(
-                entries.len(),
-                self.books.entries[account],
-                "seed {seed}: audit log of {account}"
-            );
-            assert!(
-                entries
-                    .iter()
-                    .all(|entry| !entry.task_description.is_empty()),
-                "seed {seed}: an audit log entry without its task's description"
-            );
+            if differences.is_empty() || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        assert!(
+            differences.is_empty(),
+            "seed {seed}: statements differ from the independent ledger:\n{}",
+            differences.join("\n")
+        );
 
         let today = persist(|| {
             let mut client = accounting_client.clone();
