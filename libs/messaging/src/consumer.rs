@@ -32,7 +32,7 @@ use crate::schema::inbox_events;
 /// The header of a dead-lettered message that says why it was set aside.
 pub const DEAD_LETTER_REASON_HEADER: &str = "x-ates-dead-letter-reason";
 /// The header of a dead-lettered message that names the service that set it aside.
-const DEAD_LETTERED_BY_HEADER: &str = "x-ates-dead-lettered-by";
+pub(crate) const DEAD_LETTERED_BY_HEADER: &str = "x-ates-dead-lettered-by";
 /// The header RabbitMQ quorum queues put on redeliveries: how often the message was delivered.
 const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
 

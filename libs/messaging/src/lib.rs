@@ -14,6 +14,7 @@
 
 mod amqp;
 mod consumer;
+pub mod dead_letters;
 mod migrate;
 mod outbox;
 mod relay;

@@ -353,3 +353,93 @@ fn dead_letter_reason(message: &lapin::message::BasicGetMessage) -> String {
         other => panic!("no reason header: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parked_messages_are_listed_with_their_reasons_and_replayed_after_the_fix() {
+    use ates_messaging::dead_letters;
+
+    let harness = Harness::new().await;
+    harness.start_relay();
+    harness.start_consumer();
+    let queue = support::subscription().queue();
+    let connection = harness.broker.connect().await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let topology = &harness.amqp.topology;
+    topology.declare_all(&channel).await.unwrap();
+
+    // A bug refuses one event; garbage can never be processed.
+    let refused = harness
+        .record_committed("refused", support::REFUSED_UNTIL_FIXED_REWARD_CENTS)
+        .await;
+    channel
+        .basic_publish(
+            "".into(),
+            harness.queue().into(),
+            BasicPublishOptions::default(),
+            b"\x00garbage",
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let listed = ates_testkit::eventually(TIMEOUT, || async {
+        let listed = dead_letters::list(&channel, topology, &queue)
+            .await
+            .unwrap();
+        (listed.len() == 2).then_some(listed)
+    })
+    .await
+    .expect("both land in the dead-letter queue");
+    let mine = listed
+        .iter()
+        .find(|parked| parked.event_id == refused.to_string())
+        .expect("the refused event is listed by its id");
+    assert_eq!(mine.event_type, "ates.tracker.events.v1.TaskCompleted");
+    assert!(mine.reason.contains("until it is fixed"), "{mine:?}");
+    let garbage = listed
+        .iter()
+        .find(|parked| parked.event_id.is_empty())
+        .unwrap();
+    assert!(
+        !garbage.reason.is_empty() && garbage.size == 8,
+        "{garbage:?}"
+    );
+    // Listing is not consuming: the same messages, in the same order, are still there.
+    assert_eq!(
+        dead_letters::list(&channel, topology, &queue)
+            .await
+            .unwrap(),
+        listed
+    );
+
+    // The fix is deployed; everything goes back. The event is applied once; the garbage is
+    // parked again with its reason.
+    support::FIXED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let moved = dead_letters::replay(&channel, topology, &queue, None)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2);
+    harness.wait_for_effects("refused", 1).await;
+    let left = ates_testkit::eventually(TIMEOUT, || async {
+        let left = dead_letters::list(&channel, topology, &queue)
+            .await
+            .unwrap();
+        (left.len() == 1 && left[0].event_id.is_empty()).then_some(left)
+    })
+    .await;
+    assert!(left.is_some(), "only the garbage is parked again");
+    assert_eq!(harness.effects_of("refused").await, 1);
+
+    let unknown = dead_letters::list(&channel, topology, "no.such.queue")
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.to_string().contains(&queue),
+        "the error lists the known queues: {unknown}"
+    );
+}

@@ -28,6 +28,11 @@ pub const POISON_REWARD_CENTS: i64 = -1;
 /// first [`TRANSIENT_FAILURES`] times.
 pub const CONTENDED_REWARD_CENTS: i64 = -2;
 pub const TRANSIENT_FAILURES: u32 = 6;
+
+/// A reward of this amount makes the test handler fail until [`FIXED`] is set: a bug fixed
+/// after the message was parked.
+pub const REFUSED_UNTIL_FIXED_REWARD_CENTS: i64 = -3;
+pub static FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static TRANSIENT_FAILURES_SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 pub struct Harness {
@@ -227,6 +232,13 @@ impl Handler for TestHandler {
             {
                 return Err(HandlerError::Transient(
                     "deadlock detected (simulated)".to_owned(),
+                ));
+            }
+            if completed.reward_cents == REFUSED_UNTIL_FIXED_REWARD_CENTS
+                && !std::sync::atomic::AtomicBool::load(&FIXED, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(HandlerError::Failed(
+                    "the test handler has a bug for this reward, until it is fixed".to_owned(),
                 ));
             }
             if completed.reward_cents == POISON_REWARD_CENTS {

@@ -1,0 +1,243 @@
+//! Operating the dead-letter queues: see what was set aside and why, and send it back to its
+//! queue once the cause is fixed (a consumer that now knows a new schema version, a bug fixed).
+//!
+//! Neither operation requeues a message: `list` moves each message it reads to the back of the
+//! same dead-letter queue (publish confirmed, then ack), `replay` moves it to the consumer's queue.
+//! A requeue would count as a delivery, and brokers that cap deliveries on quorum queues would
+//! eventually drop what an operator merely looked at. A message is acked only after its copy is
+//! confirmed, so a crash in between leaves a duplicate, never a loss; the consumer's inbox makes a
+//! replayed duplicate harmless.
+
+use ates_contracts::ates::events::v1::EventEnvelope;
+use ates_contracts::routing;
+use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation};
+use prost::Message as _;
+
+use crate::Topology;
+use crate::consumer::{DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_BY_HEADER};
+
+/// Why a dead-letter operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// The queue is not one of aTES's consumer queues.
+    #[error("{0} is not a consumer queue of aTES; known queues: {1}")]
+    UnknownQueue(String, String),
+    /// The broker refused or failed an operation.
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    /// The broker did not confirm a copy; the original was left where it was.
+    #[error("the broker did not confirm the copy of a message: {0}")]
+    NotConfirmed(String),
+}
+
+/// One message in a dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// The envelope's event id, or empty when the body is not an envelope.
+    pub event_id: String,
+    /// The envelope's event type, or empty.
+    pub event_type: String,
+    /// Why it was set aside: the consumer's reason, or the broker's (`x-death`).
+    pub reason: String,
+    /// The service that set it aside, or `broker`.
+    pub parked_by: String,
+    /// Size of the body in bytes.
+    pub size: usize,
+}
+
+/// The consumer queue (without prefix) and its deployed name and dead-letter queue.
+fn queues(topology: &Topology, queue: &str) -> Result<(String, String), DeadLetterError> {
+    let known: Vec<String> = routing::subscriptions()
+        .iter()
+        .map(routing::Subscription::queue)
+        .collect();
+    if !known.iter().any(|name| name == queue) {
+        return Err(DeadLetterError::UnknownQueue(
+            queue.to_owned(),
+            known.join(", "),
+        ));
+    }
+    let deployed = format!("{}{queue}", topology.prefix());
+    let dead_letters = topology.dead_letter_queue(&deployed);
+    Ok((deployed, dead_letters))
+}
+
+async fn ready_count(channel: &Channel, queue: &str) -> Result<u32, DeadLetterError> {
+    let declared = channel
+        .queue_declare(
+            queue.to_owned().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(declared.message_count())
+}
+
+fn text(value: &AMQPValue) -> Option<String> {
+    match value {
+        AMQPValue::LongString(text) => Some(text.to_string()),
+        AMQPValue::ShortString(text) => Some(text.to_string()),
+        _ => None,
+    }
+}
+
+fn describe(body: &[u8], properties: &BasicProperties) -> Parked {
+    let headers = properties.headers().clone().unwrap_or_default();
+    let header = |name: &str| headers.inner().get(name).and_then(text);
+    let broker_reason = || {
+        // Dead-lettered by the broker itself (delivery limit): the first x-death entry says why.
+        match headers.inner().get("x-death") {
+            Some(AMQPValue::FieldArray(deaths)) => deaths.as_slice().first().and_then(|death| {
+                if let AMQPValue::FieldTable(death) = death {
+                    death.inner().get("reason").and_then(text)
+                } else {
+                    None
+                }
+            }),
+            _ => None,
+        }
+    };
+    let (reason, parked_by) = match header(DEAD_LETTER_REASON_HEADER) {
+        Some(reason) => (reason, header(DEAD_LETTERED_BY_HEADER).unwrap_or_default()),
+        None => (
+            broker_reason().unwrap_or_else(|| "(no reason recorded)".to_owned()),
+            "broker".to_owned(),
+        ),
+    };
+    let envelope = EventEnvelope::decode(body).unwrap_or_default();
+    Parked {
+        event_id: envelope.event_id,
+        event_type: envelope.event_type,
+        reason,
+        parked_by,
+        size: body.len(),
+    }
+}
+
+async fn publish_confirmed(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<(), DeadLetterError> {
+    let confirmation = channel
+        .basic_publish(
+            exchange.to_owned().into(),
+            routing_key.to_owned().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties,
+        )
+        .await?
+        .await?;
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        other => Err(DeadLetterError::NotConfirmed(format!("{other:?}"))),
+    }
+}
+
+/// Every message now in `queue`'s dead-letter queue, oldest first. `channel` must be in
+/// confirm mode. Messages that arrive while it runs are left for the next call.
+pub async fn list(
+    channel: &Channel,
+    topology: &Topology,
+    queue: &str,
+) -> Result<Vec<Parked>, DeadLetterError> {
+    let (deployed, dead_letters) = queues(topology, queue)?;
+    let count = ready_count(channel, &dead_letters).await?;
+    let mut parked = Vec::new();
+    for _ in 0..count {
+        let Some(message) = channel
+            .basic_get(
+                dead_letters.clone().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await?
+        else {
+            break;
+        };
+        let delivery = message.delivery;
+        parked.push(describe(&delivery.data, &delivery.properties));
+        // To the back of the same queue, unchanged; then the original goes.
+        publish_confirmed(
+            channel,
+            &topology.dead_letter_exchange(),
+            &deployed,
+            &delivery.data,
+            delivery.properties.clone(),
+        )
+        .await?;
+        channel
+            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+            .await?;
+    }
+    Ok(parked)
+}
+
+/// Moves up to `limit` (all when `None`) messages from `queue`'s dead-letter queue back to
+/// `queue`, oldest first, without the headers that recorded their parking. Returns what was
+/// moved. `channel` must be in confirm mode.
+pub async fn replay(
+    channel: &Channel,
+    topology: &Topology,
+    queue: &str,
+    limit: Option<usize>,
+) -> Result<Vec<Parked>, DeadLetterError> {
+    let (deployed, dead_letters) = queues(topology, queue)?;
+    let count = usize::try_from(ready_count(channel, &dead_letters).await?).unwrap_or(usize::MAX);
+    let mut moved = Vec::new();
+    for _ in 0..limit.map_or(count, |limit| limit.min(count)) {
+        let Some(message) = channel
+            .basic_get(
+                dead_letters.clone().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await?
+        else {
+            break;
+        };
+        let delivery = message.delivery;
+        moved.push(describe(&delivery.data, &delivery.properties));
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let mut fresh = FieldTable::default();
+        for (name, value) in headers.inner() {
+            let name: &str = name.as_str();
+            if ![
+                DEAD_LETTER_REASON_HEADER,
+                DEAD_LETTERED_BY_HEADER,
+                "x-death",
+                "x-first-death-exchange",
+                "x-first-death-queue",
+                "x-first-death-reason",
+                "x-delivery-count",
+            ]
+            .contains(&name)
+            {
+                fresh.insert(ShortString::from(name.to_owned()), value.clone());
+            }
+        }
+        headers = fresh;
+        // The default exchange routes by queue name: straight back into the consumer's queue.
+        publish_confirmed(
+            channel,
+            "",
+            &deployed,
+            &delivery.data,
+            delivery.properties.clone().with_headers(headers),
+        )
+        .await?;
+        channel
+            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+            .await?;
+    }
+    Ok(moved)
+}
