@@ -73,6 +73,7 @@ pub fn wiring_with(application: &Application, config: AuthConfig) -> Wiring {
         VerifierConfig {
             issuer: service_config.token_issuer.clone(),
             audience: service_config.token_audience.clone(),
+            leeway: service_config.token_leeway,
             ..VerifierConfig::default()
         },
     ));

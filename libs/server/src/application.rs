@@ -248,6 +248,7 @@ impl Application {
                 VerifierConfig {
                     issuer: self.config.token_issuer.clone(),
                     audience: self.config.token_audience.clone(),
+                    leeway: self.config.token_leeway,
                     ..VerifierConfig::default()
                 },
             )),

@@ -86,6 +86,8 @@ pub struct ServiceConfig {
     pub token_issuer: String,
     /// `TOKEN_AUDIENCE`: the only accepted `aud` of access tokens.
     pub token_audience: String,
+    /// `TOKEN_LEEWAY_SECONDS`: clock skew tolerated on a token's `exp` and `nbf`.
+    pub token_leeway: Duration,
     /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight calls get after SIGTERM.
     pub shutdown_grace: Duration,
     /// `INBOX_RETENTION_DAYS`: how long the ids of applied events are kept for deduplication.
@@ -157,6 +159,7 @@ impl ServiceConfig {
             auth_url,
             token_issuer: env_or("TOKEN_ISSUER", "ates-auth")?,
             token_audience: env_or("TOKEN_AUDIENCE", "ates")?,
+            token_leeway: Duration::from_secs(env_or("TOKEN_LEEWAY_SECONDS", "5")?),
             shutdown_grace: Duration::from_secs(env_or("SHUTDOWN_GRACE_SECONDS", "10")?),
             inbox_retention: Duration::from_secs(
                 positive("INBOX_RETENTION_DAYS", "30")?.saturating_mul(24 * 60 * 60),

@@ -22,6 +22,7 @@ pub fn service_config(database_url: &str, broker: &TestBroker, auth_url: &str) -
         auth_url: auth_url.to_owned(),
         token_issuer: "ates-auth".to_owned(),
         token_audience: "ates".to_owned(),
+        token_leeway: Duration::from_secs(5),
         shutdown_grace: Duration::from_secs(5),
         inbox_retention: Duration::from_secs(30 * 24 * 60 * 60),
         housekeeping_interval: Duration::from_secs(1),

@@ -108,6 +108,8 @@ pub async fn start_process(
         ("AMQP_NAME_PREFIX", broker.prefix().to_owned()),
         ("AUTH_URL", auth_url.to_owned()),
         ("RUST_LOG", "warn".to_owned()),
+        // One clock for every process here: a second of tolerated skew is plenty.
+        ("TOKEN_LEEWAY_SECONDS", "1".to_owned()),
         ("LOG_FORMAT", "text".to_owned()),
     ]
     .into_iter()
