@@ -107,9 +107,13 @@ async fn events_published_again_byte_for_byte_into_accountings_queues_change_not
         "seed {seed}: too few events to prove anything"
     );
 
-    // More of the day after the copies: accounting consumes each queue in order with one
-    // session, so once these new events show in the books every copy before them has been
-    // consumed too.
+    // More of the day after the copies, with at least one new event in each of accounting's
+    // tracker queues (a creation and a reshuffle on the lifecycle queue, a description rewrite on
+    // the tasks queue): accounting consumes each queue in order with one session, so once these
+    // show in the books and statements, every copy before them has been consumed too.
+    day.act(day::CREATE).await;
+    day.act(day::RESHUFFLE).await;
+    day.act(day::REWRITE).await;
     for _ in 0..20 {
         day.step().await;
     }

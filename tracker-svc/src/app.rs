@@ -61,7 +61,7 @@ pub fn request_key_pruning(application: &Application, retention: Duration) -> Ho
         run: Arc::new(move || {
             let pool = pool.clone();
             Box::pin(async move {
-                let cutoff = chrono::Utc::now() - chrono::Duration::from_std(retention)?;
+                let cutoff = ates_messaging::cutoff(retention)?;
                 Ok(
                     ates_messaging::prune_before(&pool, "request_keys", "created_at", cutoff)
                         .await?,

@@ -10,6 +10,7 @@
 
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing;
+use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
@@ -30,6 +31,15 @@ pub enum DeadLetterError {
     /// The broker did not confirm a copy; the original was left where it was.
     #[error("the broker did not confirm the copy of a message: {0}")]
     NotConfirmed(String),
+    /// Stopped part-way: `done` messages had been handled (and stay handled) before `cause`;
+    /// the message in hand stays in the dead-letter queue.
+    #[error("stopped after {done} message(s): {cause}")]
+    Stopped {
+        /// Messages listed or moved before the failure.
+        done: usize,
+        /// What went wrong.
+        cause: Box<DeadLetterError>,
+    },
 }
 
 /// One message in a dead-letter queue.
@@ -156,17 +166,10 @@ pub async fn list(
     let count = ready_count(channel, &dead_letters).await?;
     let mut parked = Vec::new();
     for _ in 0..count {
-        let Some(message) = channel
-            .basic_get(
-                dead_letters.clone().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let done = parked.len();
+        let Some(delivery) = next(channel, &dead_letters).await.map_err(stopped(done))? else {
             break;
         };
-        let delivery = message.delivery;
-        parked.push(describe(&delivery.data, &delivery.properties));
         // To the back of the same queue, unchanged; then the original goes.
         publish_confirmed(
             channel,
@@ -175,10 +178,10 @@ pub async fn list(
             &delivery.data,
             delivery.properties.clone(),
         )
-        .await?;
-        channel
-            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
-            .await?;
+        .await
+        .map_err(stopped(done))?;
+        ack(channel, &delivery).await.map_err(stopped(done))?;
+        parked.push(describe(&delivery.data, &delivery.properties));
     }
     Ok(parked)
 }
@@ -193,51 +196,71 @@ pub async fn replay(
     limit: Option<usize>,
 ) -> Result<Vec<Parked>, DeadLetterError> {
     let (deployed, dead_letters) = queues(topology, queue)?;
+    // The consumer queue must exist, or every copy would come back unroutable.
+    ready_count(channel, &deployed).await?;
     let count = usize::try_from(ready_count(channel, &dead_letters).await?).unwrap_or(usize::MAX);
     let mut moved = Vec::new();
     for _ in 0..limit.map_or(count, |limit| limit.min(count)) {
-        let Some(message) = channel
-            .basic_get(
-                dead_letters.clone().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let done = moved.len();
+        let Some(delivery) = next(channel, &dead_letters).await.map_err(stopped(done))? else {
             break;
         };
-        let delivery = message.delivery;
-        moved.push(describe(&delivery.data, &delivery.properties));
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        let mut fresh = FieldTable::default();
-        for (name, value) in headers.inner() {
-            let name: &str = name.as_str();
-            if ![
-                DEAD_LETTER_REASON_HEADER,
-                DEAD_LETTERED_BY_HEADER,
-                "x-death",
-                "x-first-death-exchange",
-                "x-first-death-queue",
-                "x-first-death-reason",
-                "x-delivery-count",
-            ]
-            .contains(&name)
-            {
-                fresh.insert(ShortString::from(name.to_owned()), value.clone());
-            }
-        }
-        headers = fresh;
         // The default exchange routes by queue name: straight back into the consumer's queue.
         publish_confirmed(
             channel,
             "",
             &deployed,
             &delivery.data,
-            delivery.properties.clone().with_headers(headers),
+            without_parking(&delivery.properties),
         )
-        .await?;
-        channel
-            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
-            .await?;
+        .await
+        .map_err(stopped(done))?;
+        ack(channel, &delivery).await.map_err(stopped(done))?;
+        moved.push(describe(&delivery.data, &delivery.properties));
     }
     Ok(moved)
+}
+
+/// Wraps an error with how many messages had been handled before it.
+fn stopped(done: usize) -> impl FnOnce(DeadLetterError) -> DeadLetterError {
+    move |cause| DeadLetterError::Stopped {
+        done,
+        cause: Box::new(cause),
+    }
+}
+
+/// The next message of `queue`, not yet acked; `None` when the queue is empty.
+async fn next(channel: &Channel, queue: &str) -> Result<Option<Delivery>, DeadLetterError> {
+    Ok(channel
+        .basic_get(queue.to_owned().into(), BasicGetOptions { no_ack: false })
+        .await?
+        .map(|message| message.delivery))
+}
+
+async fn ack(channel: &Channel, delivery: &Delivery) -> Result<(), DeadLetterError> {
+    channel
+        .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+        .await?;
+    Ok(())
+}
+
+/// The properties without the headers that recorded a parking (ours and the broker's).
+fn without_parking(properties: &BasicProperties) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    for (name, value) in properties.headers().clone().unwrap_or_default().inner() {
+        let name: &str = name.as_str();
+        let parking = [
+            DEAD_LETTER_REASON_HEADER,
+            DEAD_LETTERED_BY_HEADER,
+            "x-delivery-count",
+        ]
+        .contains(&name)
+            || name == "x-death"
+            || name.starts_with("x-first-death-")
+            || name.starts_with("x-last-death-");
+        if !parking {
+            headers.insert(ShortString::from(name.to_owned()), value.clone());
+        }
+    }
+    properties.clone().with_headers(headers)
 }

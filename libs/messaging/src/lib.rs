@@ -30,7 +30,7 @@ pub use consumer::{
 pub use migrate::{MigrationError, ensure_distinct_versions, migrate};
 pub use outbox::{Outbox, OutboxError};
 pub use relay::{Relay, RelayConfig, RelayError};
-pub use retention::{PRUNE_BATCH, PruneError, prune_before, prune_inbox};
+pub use retention::{PRUNE_BATCH, PruneError, cutoff, prune_before, prune_inbox};
 pub use topology::{DELIVERY_LIMIT, Topology};
 
 /// The connection pool every aTES service uses.

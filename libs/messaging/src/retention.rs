@@ -15,6 +15,9 @@ pub enum PruneError {
     /// A statement failed.
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
+    /// The retention period is longer than the calendar.
+    #[error("the retention period is too long")]
+    RetentionTooLong,
 }
 
 /// Most rows one pruning statement deletes, so that no statement holds locks for long.
@@ -48,6 +51,14 @@ pub async fn prune_before(
             return Ok(pruned);
         }
     }
+}
+
+/// `now - retention`, or an error when the retention reaches before the calendar begins.
+pub fn cutoff(retention: std::time::Duration) -> Result<DateTime<Utc>, PruneError> {
+    chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|retention| Utc::now().checked_sub_signed(retention))
+        .ok_or(PruneError::RetentionTooLong)
 }
 
 /// Deletes the inbox ids of events applied before `cutoff`. An event redelivered after its id

@@ -442,4 +442,11 @@ async fn parked_messages_are_listed_with_their_reasons_and_replayed_after_the_fi
         unknown.to_string().contains(&queue),
         "the error lists the known queues: {unknown}"
     );
+    // Replaying towards a consumer queue that does not exist moves nothing (the broker would
+    // return every copy as unroutable): refused before the first message is touched.
+    let elsewhere = ates_messaging::Topology::new(format!("{}absent.", topology.prefix()));
+    let absent = dead_letters::replay(&channel, &elsewhere, &queue, None)
+        .await
+        .unwrap_err();
+    assert!(absent.to_string().contains("NOT_FOUND"), "{absent}");
 }

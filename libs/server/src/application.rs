@@ -99,7 +99,11 @@ async fn run_housekeeping(
 ) {
     loop {
         for job in &jobs {
-            match (job.run)().await {
+            let round = tokio::select! {
+                () = shutdown.cancelled() => return,
+                round = (job.run)() => round,
+            };
+            match round {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(job = job.name, rows = pruned, "housekeeping pruned"),
                 Err(error) => {
@@ -306,8 +310,7 @@ impl Application {
                             run: Arc::new(move || {
                                 let pool = pool.clone();
                                 Box::pin(async move {
-                                    let cutoff =
-                                        chrono::Utc::now() - chrono::Duration::from_std(retention)?;
+                                    let cutoff = ates_messaging::cutoff(retention)?;
                                     Ok(ates_messaging::prune_inbox(&pool, cutoff).await?)
                                 })
                             }),

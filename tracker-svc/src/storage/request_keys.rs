@@ -31,26 +31,32 @@ pub async fn claim(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<RequestKeyRow>> {
-    let inserted = diesel::insert_into(request_keys::table)
-        .values((
-            request_keys::caller_id.eq(caller),
-            request_keys::request_id.eq(request_id),
-            request_keys::method.eq(method),
-            request_keys::fingerprint.eq(fingerprint),
-            request_keys::created_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 1 {
-        return Ok(None);
+    // A key found taken but gone by the time it is read was pruned in between: claim again.
+    loop {
+        let inserted = diesel::insert_into(request_keys::table)
+            .values((
+                request_keys::caller_id.eq(caller),
+                request_keys::request_id.eq(request_id),
+                request_keys::method.eq(method),
+                request_keys::fingerprint.eq(fingerprint),
+                request_keys::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let first = request_keys::table
+            .find((caller, request_id))
+            .select(RequestKeyRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if first.is_some() {
+            return Ok(first);
+        }
     }
-    request_keys::table
-        .find((caller, request_id))
-        .select(RequestKeyRow::as_select())
-        .first(conn)
-        .await
-        .map(Some)
 }
 
 /// Records what the call holding the key produced.
