@@ -564,14 +564,7 @@ async fn bad_inputs_get_their_status_naming_the_field() {
             "page_token",
         ),
     ];
-    for (name, status, code, field) in &cases {
-        assert_eq!(status.code(), *code, "{name}: {}", status.message());
-        assert!(
-            status.message().contains(field),
-            "{name}: `{}` does not name {field}",
-            status.message()
-        );
-    }
+    ates_testkit::assert_refusals(&cases);
 }
 
 #[tokio::test(flavor = "multi_thread")]

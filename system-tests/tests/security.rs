@@ -116,10 +116,6 @@ const ACCESS: &[(&str, Access)] = &[
 
 const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Accountant, Role::Worker];
 
-async fn channel(endpoint: &str) -> Channel {
-    System::channel(endpoint).await
-}
-
 /// Calls `path` with an empty request message (valid for every proto message) and `token`.
 async fn call(channel: &Channel, path: &str, token: Option<&str>) -> Result<(), tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
@@ -228,15 +224,16 @@ async fn every_method_refuses_missing_expired_foreign_and_disallowed_tokens() {
         &[("AUTH_TOKEN_LIFETIME_SECONDS", "1")],
     )
     .await;
-    let expiring =
-        auth::auth_service_client::AuthServiceClient::new(channel(&short_lived.endpoint).await)
-            .sign_in(auth::SignInRequest {
-                beak: ADMIN_BEAK.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .access_token;
+    let expiring = auth::auth_service_client::AuthServiceClient::new(
+        System::channel(&short_lived.endpoint).await,
+    )
+    .sign_in(auth::SignInRequest {
+        beak: ADMIN_BEAK.to_owned(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .access_token;
 
     // A token for each role, from the real auth.
     let (admin_id, admin) = system.sign_in(ADMIN_BEAK).await;
@@ -296,7 +293,7 @@ async fn every_method_refuses_missing_expired_foreign_and_disallowed_tokens() {
             "{}: health without a token",
             process.name
         );
-        let channel = channel(&process.endpoint).await;
+        let channel = System::channel(&process.endpoint).await;
         let services = served_services(&channel).await;
         assert!(
             services
@@ -421,7 +418,7 @@ async fn every_method_refuses_missing_expired_foreign_and_disallowed_tokens() {
         let expiring = expiring.clone();
         let endpoint = system.auth.endpoint.clone();
         async move {
-            let channel = channel(&endpoint).await;
+            let channel = System::channel(&endpoint).await;
             call(
                 &channel,
                 "/ates.auth.v1.AuthService/WhoAmI",

@@ -45,34 +45,28 @@ pub fn wiring(application: &Application) -> anyhow::Result<Wiring> {
         "TRACKER_REQUEST_KEY_RETENTION_HOURS",
         &DEFAULT_REQUEST_KEY_RETENTION_HOURS.to_string(),
     )?;
-    let mut wiring = wiring_with(application, batch_size);
-    wiring.housekeeping = vec![request_key_pruning(
+    Ok(wiring_for(
         application,
+        batch_size,
         Duration::from_secs(retention_hours.saturating_mul(3600)),
-    )];
-    Ok(wiring)
+    ))
 }
 
-/// Deletes idempotency keys older than `retention`: a retry after that acts as a new call.
-pub fn request_key_pruning(application: &Application, retention: Duration) -> Housekeeping {
-    let pool = application.pool();
-    Housekeeping {
-        name: "request keys",
-        run: Arc::new(move || {
-            let pool = pool.clone();
-            Box::pin(async move {
-                let cutoff = ates_messaging::cutoff(retention)?;
-                Ok(
-                    ates_messaging::prune_before(&pool, "request_keys", "created_at", cutoff)
-                        .await?,
-                )
-            })
-        }),
-    }
-}
-
-/// tracker-svc's wiring with an explicit batch size (tests build it this way).
+/// tracker-svc's wiring with an explicit batch size and the default key retention (tests build
+/// it this way).
 pub fn wiring_with(application: &Application, reassignment_batch_size: usize) -> Wiring {
+    wiring_for(
+        application,
+        reassignment_batch_size,
+        Duration::from_secs(DEFAULT_REQUEST_KEY_RETENTION_HOURS * 3600),
+    )
+}
+
+fn wiring_for(
+    application: &Application,
+    reassignment_batch_size: usize,
+    request_key_retention: Duration,
+) -> Wiring {
     let tasks = Tasks::new(
         application.pool(),
         application.outbox(),
@@ -84,9 +78,13 @@ pub fn wiring_with(application: &Application, reassignment_batch_size: usize) ->
         .expect("the routing table gives the tracker a queue on auth's accounts");
     let mut wiring = Wiring {
         consumers: vec![(accounts, Arc::new(AccountsHandler))],
-        housekeeping: vec![request_key_pruning(
-            application,
-            Duration::from_secs(DEFAULT_REQUEST_KEY_RETENTION_HOURS * 3600),
+        // A retry after this acts as a new call.
+        housekeeping: vec![Housekeeping::pruning(
+            "request keys",
+            application.pool(),
+            "request_keys",
+            "created_at",
+            request_key_retention,
         )],
         ..Wiring::default()
     };

@@ -155,6 +155,26 @@ async fn publish_confirmed(
     }
 }
 
+/// Every consumer queue of aTES (without prefix) and how many messages its dead-letter queue
+/// holds; `None` when that queue is not declared yet.
+pub async fn parked_counts(
+    connection: &lapin::Connection,
+    topology: &Topology,
+) -> Result<Vec<(String, Option<u32>)>, DeadLetterError> {
+    let mut counts = Vec::new();
+    for subscription in routing::subscriptions() {
+        let dead_letters = topology.dead_letter_queue(&topology.queue(&subscription));
+        // A passive declare of a missing queue closes its channel: one channel each.
+        let probe = connection.create_channel().await?;
+        let parked = ready_count(&probe, &dead_letters).await.ok();
+        if parked.is_some() {
+            let _ = probe.close(200, "counted".into()).await;
+        }
+        counts.push((subscription.queue(), parked));
+    }
+    Ok(counts)
+}
+
 /// Every message now in `queue`'s dead-letter queue, oldest first. `channel` must be in
 /// confirm mode. Messages that arrive while it runs are left for the next call.
 pub async fn list(

@@ -30,7 +30,9 @@ pub use consumer::{
 pub use migrate::{MigrationError, ensure_distinct_versions, migrate};
 pub use outbox::{Outbox, OutboxError};
 pub use relay::{Relay, RelayConfig, RelayError};
-pub use retention::{PRUNE_BATCH, PruneError, cutoff, prune_before, prune_inbox};
+pub use retention::{
+    INBOX_TABLE, INBOX_TIME_COLUMN, PRUNE_BATCH, PruneError, cutoff, prune_before,
+};
 pub use topology::{DELIVERY_LIMIT, Topology};
 
 /// The connection pool every aTES service uses.

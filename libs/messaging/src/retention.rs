@@ -61,9 +61,9 @@ pub fn cutoff(retention: std::time::Duration) -> Result<DateTime<Utc>, PruneErro
         .ok_or(PruneError::RetentionTooLong)
 }
 
-/// Deletes the inbox ids of events applied before `cutoff`. An event redelivered after its id
-/// is gone would be applied again, so every handler must also be idempotent by business key
-/// (the ledger's posting keys, revisions): the inbox is the fast path, not the only guard.
-pub async fn prune_inbox(pool: &DbPool, cutoff: DateTime<Utc>) -> Result<u64, PruneError> {
-    prune_before(pool, "inbox_events", "applied_at", cutoff).await
-}
+/// The inbox table and its time column, for pruning. An event redelivered after its id is
+/// gone would be applied again, so every handler must also be idempotent by business key (the
+/// ledger's posting keys, revisions): the inbox is the fast path, not the only guard.
+pub const INBOX_TABLE: &str = "inbox_events";
+/// See [`INBOX_TABLE`].
+pub const INBOX_TIME_COLUMN: &str = "applied_at";

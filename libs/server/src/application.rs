@@ -81,6 +81,29 @@ pub struct Housekeeping {
         Arc<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>,
 }
 
+impl Housekeeping {
+    /// Deletes the rows of `table` whose `column` (a time) is older than `retention`, in
+    /// batches ([`ates_messaging::prune_before`]).
+    pub fn pruning(
+        name: &'static str,
+        pool: DbPool,
+        table: &'static str,
+        column: &'static str,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            name,
+            run: Arc::new(move || {
+                let pool = pool.clone();
+                Box::pin(async move {
+                    let cutoff = ates_messaging::cutoff(retention)?;
+                    Ok(ates_messaging::prune_before(&pool, table, column, cutoff).await?)
+                })
+            }),
+        }
+    }
+}
+
 impl std::fmt::Debug for Housekeeping {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
@@ -301,20 +324,17 @@ impl Application {
                     inner_workers.spawn(relay.run(shutdown.clone()));
                 }
                 if spec.uses_database && !consumers.is_empty() {
-                    let pool = pool.clone();
-                    let retention = config.inbox_retention;
+                    // A redelivery after this is still harmless: every handler is also
+                    // idempotent by business key or revision; the inbox is the fast path.
                     housekeeping.insert(
                         0,
-                        Housekeeping {
-                            name: "inbox ids",
-                            run: Arc::new(move || {
-                                let pool = pool.clone();
-                                Box::pin(async move {
-                                    let cutoff = ates_messaging::cutoff(retention)?;
-                                    Ok(ates_messaging::prune_inbox(&pool, cutoff).await?)
-                                })
-                            }),
-                        },
+                        Housekeeping::pruning(
+                            "inbox ids",
+                            pool.clone(),
+                            ates_messaging::INBOX_TABLE,
+                            ates_messaging::INBOX_TIME_COLUMN,
+                            config.inbox_retention,
+                        ),
                     );
                 }
                 if !housekeeping.is_empty() {

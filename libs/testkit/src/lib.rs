@@ -81,3 +81,17 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Asserts every `(case, status, code, field)`: the status has `code` and its message names
+/// `field`. The shape of every "bad input gets a clear error" table in the service tests.
+#[allow(clippy::panic)]
+pub fn assert_refusals(cases: &[(&str, tonic::Status, tonic::Code, &str)]) {
+    for (name, status, code, field) in cases {
+        assert_eq!(status.code(), *code, "{name}: {}", status.message());
+        assert!(
+            status.message().contains(field),
+            "{name}: `{}` does not name {field}",
+            status.message()
+        );
+    }
+}

@@ -13,12 +13,10 @@
 
 use std::process::ExitCode;
 
-use ates_contracts::routing;
 use ates_messaging::Topology;
 use ates_messaging::dead_letters::{self, Parked};
 use clap::{Parser, Subcommand};
-use lapin::options::{ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::ConfirmSelectOptions;
 use lapin::{Connection, ConnectionProperties};
 
 #[derive(Debug, Parser)]
@@ -83,25 +81,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let topology = Topology::new(cli.prefix);
     match cli.command {
         Command::Queues => {
-            for subscription in routing::subscriptions() {
-                let dead_letters = topology.dead_letter_queue(&topology.queue(&subscription));
-                // A passive declare of a missing queue closes its channel: one channel each.
-                let probe = connection.create_channel().await?;
-                let parked = match probe
-                    .queue_declare(
-                        dead_letters.into(),
-                        QueueDeclareOptions {
-                            passive: true,
-                            ..QueueDeclareOptions::default()
-                        },
-                        FieldTable::default(),
-                    )
-                    .await
-                {
-                    Ok(declared) => declared.message_count().to_string(),
-                    Err(_) => "not declared yet".to_owned(),
-                };
-                println!("{:<48} {parked}", subscription.queue());
+            for (queue, parked) in dead_letters::parked_counts(&connection, &topology).await? {
+                let parked =
+                    parked.map_or_else(|| "not declared yet".to_owned(), |n| n.to_string());
+                println!("{queue:<48} {parked}");
             }
         }
         Command::List { queue } => {
