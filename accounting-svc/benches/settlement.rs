@@ -9,22 +9,19 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../../tracker-svc/tests/support/mod.rs"]
-mod world;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use accounting_svc::domain::BusinessCalendar;
+use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::tracker::v1 as api;
+use ates_testkit::signed;
+use ates_testkit::tracker::{Popug, World};
 use ates_testkit::{RunningService, TestDatabase};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use prost::Message as _;
-use world::api_role::Role;
-use world::{Popug, World, signed};
 
 struct Bench {
     world: World,
@@ -107,7 +104,7 @@ fn main() {
         let database = TestDatabase::create().await.unwrap();
         let config = ates_testkit::service_config(database.url(), &world.auth.broker, &world.auth.endpoint());
         let accounting = RunningService::start(accounting_svc::app::spec(), config, |application| {
-            Ok(accounting_svc::app::wiring_with(application, BusinessCalendar::new(chrono_tz::Tz::UTC)))
+            Ok(accounting_svc::app::wiring_with(application, accounting_svc::config::AccountingConfig::default()))
         })
         .await
         .unwrap();

@@ -1,15 +1,14 @@
 //! Wiring of accounting-svc into the shared service process.
 
-use std::sync::Arc;
-
 use ates_contracts::ates::accounting::v1::accounting_service_server::AccountingServiceServer;
-use ates_contracts::routing::{self, Service};
-use ates_server::{Application, ServiceSpec, Wiring, env_or};
+use ates_contracts::routing::Service;
+use ates_server::{Application, ServiceSpec, Wiring};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
-use crate::domain::BusinessCalendar;
-use crate::events::LedgerHandler;
+use crate::config::AccountingConfig;
+use crate::events::inbound::LedgerHandler;
 use crate::grpc::AccountingApi;
+use crate::operations::Statements;
 
 /// Accounting's tables.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -23,31 +22,17 @@ pub fn spec() -> ServiceSpec {
         migrations: Some(&MIGRATIONS),
         uses_database: true,
         uses_broker: true,
+        grpc_web: false,
     }
 }
 
-/// accounting-svc's wiring from the process environment (`BUSINESS_TIME_ZONE`, an IANA name,
-/// default `UTC`).
+/// accounting-svc's wiring from the process environment.
 pub fn wiring(application: &Application) -> anyhow::Result<Wiring> {
-    let zone: String = env_or("BUSINESS_TIME_ZONE", "UTC")?;
-    let zone: chrono_tz::Tz = zone.parse().map_err(|_| {
-        anyhow::anyhow!("BUSINESS_TIME_ZONE `{zone}` is not an IANA time zone name")
-    })?;
-    Ok(wiring_with(application, BusinessCalendar::new(zone)))
+    Ok(wiring_with(application, AccountingConfig::from_env()?))
 }
 
-/// accounting-svc's wiring with an explicit calendar (tests build it this way).
-pub fn wiring_with(application: &Application, calendar: BusinessCalendar) -> Wiring {
-    let handler = Arc::new(LedgerHandler::new(application.outbox(), calendar));
-    let consumers = routing::subscriptions_of(Service::Accounting)
-        .into_iter()
-        .map(|subscription| {
-            (
-                subscription,
-                Arc::clone(&handler) as Arc<dyn ates_messaging::Handler>,
-            )
-        })
-        .collect();
+/// accounting-svc's wiring with explicit settings (tests build it this way).
+pub fn wiring_with(application: &Application, config: AccountingConfig) -> Wiring {
     // One session per queue: every posting updates its employee's balance row, and parallel
     // sessions taking those rows in different orders would deadlock each other.
     let consumer_config = ates_messaging::ConsumerConfig {
@@ -55,15 +40,16 @@ pub fn wiring_with(application: &Application, calendar: BusinessCalendar) -> Wir
         ..ates_messaging::ConsumerConfig::default()
     };
     let mut wiring = Wiring {
-        consumers,
+        handlers: vec![ates_messaging::subscriber(LedgerHandler::new(
+            config.calendar,
+        ))],
         consumer_config: Some(consumer_config),
         ..Wiring::default()
     };
     wiring
         .routes
         .add_service(AccountingServiceServer::new(AccountingApi {
-            pool: application.pool(),
-            calendar,
+            statements: Statements::new(application.pool(), config.calendar),
         }));
     wiring
 }

@@ -1,6 +1,9 @@
 //! Accounting's errors and their one mapping to gRPC statuses.
 
+use ates_storage::DbError;
 use tonic::Status;
+
+use crate::domain::StatementRefused;
 
 /// Why an accounting call failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,22 +20,26 @@ pub enum AccountingError {
     #[error("account_id: accounting knows no account with this id")]
     AccountNotFound,
     /// The caller may not read this.
-    #[error("{0}")]
-    PermissionDenied(&'static str),
-    /// The database is not reachable now.
-    #[error("accounting is not ready: {0}")]
-    Unavailable(String),
-    /// A bug or an unexpected database answer.
+    #[error(transparent)]
+    PermissionDenied(#[from] StatementRefused),
+    /// The database failed the call.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// A bug or an answer nobody expected.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl From<diesel::result::Error> for AccountingError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        AccountingError::Database(error.into())
+    }
+}
+
+impl From<ates_messaging::OutboxError> for AccountingError {
+    fn from(error: ates_messaging::OutboxError) -> Self {
         match error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::BrokenTransactionManager => AccountingError::Unavailable(error.to_string()),
+            ates_messaging::OutboxError::Database(error) => error.into(),
             other => AccountingError::Internal(other.to_string()),
         }
     }
@@ -44,14 +51,8 @@ impl From<AccountingError> for Status {
             AccountingError::InvalidArgument { .. } => Status::invalid_argument(error.to_string()),
             AccountingError::AccountNotFound => Status::not_found(error.to_string()),
             AccountingError::PermissionDenied(_) => Status::permission_denied(error.to_string()),
-            AccountingError::Unavailable(reason) => {
-                tracing::warn!(reason = %reason, "accounting unavailable");
-                Status::unavailable("accounting cannot serve this call right now; try again")
-            }
-            AccountingError::Internal(reason) => {
-                tracing::error!(reason = %reason, "internal error");
-                Status::internal("internal error")
-            }
+            AccountingError::Database(error) => ates_server::database_status(error),
+            AccountingError::Internal(reason) => ates_server::internal_status(reason),
         }
     }
 }

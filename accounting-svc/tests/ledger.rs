@@ -2,14 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use ates_contracts::ates::accounting::v1 as api;
 use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::payouts::events::v1 as payouts;
 use ates_contracts::ates::tracker::events::v1 as tracker;
 use ates_contracts::routing;
-use support::{Ledger, assignment, at, signed, timestamp};
+use ates_testkit::accounting::{Ledger, assignment, at, timestamp};
+use ates_testkit::signed;
 use tonic::Code;
 use uuid::Uuid;
 

@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use ates_contracts::ates::auth::v1 as api;
@@ -69,7 +66,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let auth = support::Auth::start().await;
+        let auth = ates_testkit::auth::Auth::start().await;
         let (_, beak) = auth.create("bench@uberpopug.test", api::Role::Worker).await;
         let channel = tonic::transport::Endpoint::from_shared(auth.endpoint())
             .unwrap()

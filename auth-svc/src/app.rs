@@ -9,11 +9,10 @@ use ates_token::{TokenIssuer, Verifier, VerifierConfig};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use secrecy::ExposeSecret;
 
-use crate::accounts::Accounts;
 use crate::config::AuthConfig;
 use crate::domain::{BeakDigester, SignInThrottle};
 use crate::grpc::AuthApi;
-use crate::keys::{KeyRing, LocalKeySource};
+use crate::operations::{Accounts, KeyRing, LocalKeySource};
 
 /// auth's tables.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -30,6 +29,7 @@ pub fn spec() -> ServiceSpec {
         migrations: Some(&MIGRATIONS),
         uses_database: true,
         uses_broker: true,
+        grpc_web: true,
     }
 }
 

@@ -1,7 +1,14 @@
-//! auth's errors and their one mapping to gRPC statuses. Internal details are logged here, never
-//! sent to the caller.
+//! auth's errors and their one mapping to gRPC statuses. Internal details are logged, never sent
+//! to the caller.
 
+use ates_storage::DbError;
 use tonic::Status;
+
+use crate::domain::{RoleChangeRefused, SealError};
+use crate::operations::KeyError;
+
+/// The unique index that makes an email belong to one account.
+const EMAIL_UNIQUE: &str = "accounts_email_key";
 
 /// Why an auth call failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,39 +36,39 @@ pub enum AuthError {
         /// Seconds until the client may try again.
         retry_after_seconds: u64,
     },
-    /// The change would leave aTES without an admin.
-    #[error("the last admin cannot stop being an admin")]
-    LastAdmin,
-    /// The database or the keys are not reachable now.
-    #[error("auth is not ready: {0}")]
-    Unavailable(String),
-    /// Anything else: a bug or an unexpected database answer.
+    /// The role change is against the rules.
+    #[error(transparent)]
+    RoleChange(#[from] RoleChangeRefused),
+    /// The database failed the call.
+    #[error(transparent)]
+    Database(DbError),
+    /// Anything else: a bug, or keys that do not open.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-impl From<diesel::result::Error> for AuthError {
-    fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &error {
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, information)
-                if information.constraint_name() == Some("accounts_email_key") =>
-            {
-                AuthError::EmailTaken
-            }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::BrokenTransactionManager => AuthError::Unavailable(error.to_string()),
-            _ => AuthError::Internal(error.to_string()),
+impl From<DbError> for AuthError {
+    fn from(error: DbError) -> Self {
+        if error.violates(EMAIL_UNIQUE) {
+            AuthError::EmailTaken
+        } else {
+            AuthError::Database(error)
         }
     }
 }
 
-impl From<crate::keys::KeyError> for AuthError {
-    fn from(error: crate::keys::KeyError) -> Self {
+impl From<diesel::result::Error> for AuthError {
+    fn from(error: diesel::result::Error) -> Self {
+        DbError::from(error).into()
+    }
+}
+
+impl From<KeyError> for AuthError {
+    fn from(error: KeyError) -> Self {
         match error {
-            crate::keys::KeyError::Database(reason) => AuthError::Unavailable(reason),
-            undecryptable @ crate::keys::KeyError::Undecryptable { .. } => {
-                AuthError::Internal(undecryptable.to_string())
+            KeyError::Database(error) => AuthError::Database(error),
+            KeyError::Seal(error @ (SealError::Seal(_) | SealError::Undecryptable { .. })) => {
+                AuthError::Internal(error.to_string())
             }
         }
     }
@@ -84,20 +91,9 @@ impl From<AuthError> for Status {
             AuthError::AccountNotFound => Status::not_found(error.to_string()),
             AuthError::BadBeak => Status::unauthenticated(error.to_string()),
             AuthError::Throttled { .. } => Status::resource_exhausted(error.to_string()),
-            AuthError::LastAdmin => Status::failed_precondition(error.to_string()),
-            AuthError::Unavailable(reason) => {
-                tracing::warn!(reason = %reason, "auth unavailable");
-                Status::unavailable("auth cannot serve this call right now; try again")
-            }
-            AuthError::Internal(reason) => {
-                tracing::error!(reason = %reason, "internal error");
-                Status::internal("internal error")
-            }
+            AuthError::RoleChange(_) => Status::failed_precondition(error.to_string()),
+            AuthError::Database(error) => ates_server::database_status(error),
+            AuthError::Internal(reason) => ates_server::internal_status(reason),
         }
     }
-}
-
-/// A pool that could not hand out a connection means the database is not reachable.
-pub fn pool_error(error: impl std::fmt::Display) -> AuthError {
-    AuthError::Unavailable(error.to_string())
 }

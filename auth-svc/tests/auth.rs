@@ -2,8 +2,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +10,11 @@ use ates_contracts::ates::auth::events::v1 as events;
 use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing::{self, Service};
+use ates_testkit::auth::{ADMIN_BEAK, ADMIN_EMAIL, Auth, MAX_FAILURES};
+use ates_testkit::signed;
 use ates_token::{AuthKeySource, Role, Verifier, VerifierConfig};
 use lapin::options::BasicGetOptions;
 use prost::Message as _;
-use support::{ADMIN_BEAK, ADMIN_EMAIL, Auth, MAX_FAILURES, signed};
 use tonic::Code;
 
 /// What tracker, BFF or analytics do: verify with auth's public keys fetched over gRPC.
@@ -207,10 +206,10 @@ async fn after_a_key_rotation_old_tokens_still_verify_and_new_tokens_use_the_new
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retired_key_drops_out_once_every_token_it_signed_has_expired() {
-    let auth = Auth::start_configured(support::AuthConfig {
+    let auth = Auth::start_configured(ates_testkit::auth::AuthConfig {
         token_lifetime: Duration::from_secs(1),
         key_retirement_leeway: Duration::ZERO,
-        ..support::auth_config()
+        ..ates_testkit::auth::auth_config()
     })
     .await;
     let admin = auth.admin_token().await;

@@ -3,6 +3,8 @@
 use ates_contracts::routing::Service;
 use ates_server::{Application, ServiceSpec, Wiring};
 
+use crate::config::BffConfig;
+
 /// What is fixed about bff-svc.
 pub fn spec() -> ServiceSpec {
     ServiceSpec {
@@ -12,10 +14,16 @@ pub fn spec() -> ServiceSpec {
         migrations: None,
         uses_database: false,
         uses_broker: false,
+        grpc_web: true,
     }
 }
 
-/// bff-svc's gRPC services and event handlers.
-pub fn wiring(_application: &Application) -> anyhow::Result<Wiring> {
-    Ok(Wiring::default())
+/// bff-svc's wiring from the process environment.
+pub fn wiring(application: &Application) -> anyhow::Result<Wiring> {
+    Ok(wiring_with(application, BffConfig::from_env()?))
+}
+
+/// bff-svc's wiring with explicit settings (tests build it this way).
+pub fn wiring_with(_application: &Application, _config: BffConfig) -> Wiring {
+    Wiring::default()
 }

@@ -1,6 +1,22 @@
 //! aTES payouts-svc: the end-of-day close: payouts, e-mails and bill-zeroed events.
 //!
-//! This service is not built yet: today it is the shared skeleton every aTES service has (gRPC
-//! server with health and reflection, readiness, graceful shutdown, its database migrated, its queues declared). See the README's service table.
+//! Not built yet: today it is the shared skeleton every aTES service has (the edge with health
+//! and reflection, readiness, graceful shutdown, its database migrated, its queues declared),
+//! in the shape every service has, with empty modules where there is nothing yet:
+//! - `app`: the service's spec and its wiring into the shared process.
+//! - `config`: its own settings.
+//! - `domain/`: pure rules (no I/O).
+//! - `operations/`: the operations that open transactions and record events.
+//! - `storage/`: its tables.
+//! - `grpc/`: its gRPC API and proto conversions.
+//! - `events/`: events consumed (`inbound`) and produced (`outbound`).
+//! - `error`: its errors and their one mapping to gRPC statuses.
 
 pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod operations;
+pub mod storage;

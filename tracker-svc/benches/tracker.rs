@@ -9,15 +9,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
+use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::tracker::v1 as api;
+use ates_testkit::signed;
+use ates_testkit::tracker::World;
 use diesel_async::RunQueryDsl;
-use support::api_role::Role;
-use support::{World, signed};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 

@@ -1,6 +1,9 @@
 //! The tracker's errors and their one mapping to gRPC statuses.
 
+use ates_storage::DbError;
 use tonic::Status;
+
+use crate::domain::{CompletionRefused, DescriptionChangeRefused};
 
 /// Why a tracker call failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,22 +25,38 @@ pub enum TrackerError {
     /// The task or the system is not in a state that allows this.
     #[error("{0}")]
     FailedPrecondition(&'static str),
-    /// The database is not reachable now.
-    #[error("tracker is not ready: {0}")]
-    Unavailable(String),
-    /// A bug or an unexpected database answer.
+    /// The database failed the call.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// A bug or an answer nobody expected.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl From<diesel::result::Error> for TrackerError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::BrokenTransactionManager => TrackerError::Unavailable(error.to_string()),
-            other => TrackerError::Internal(other.to_string()),
+        TrackerError::Database(error.into())
+    }
+}
+
+impl From<CompletionRefused> for TrackerError {
+    fn from(refused: CompletionRefused) -> Self {
+        match refused {
+            CompletionRefused::NotTheAssignee => {
+                TrackerError::PermissionDenied("only the task's current assignee may complete it")
+            }
+            CompletionRefused::AlreadyDone => {
+                TrackerError::FailedPrecondition("the task is already done")
+            }
         }
+    }
+}
+
+impl From<DescriptionChangeRefused> for TrackerError {
+    fn from(_: DescriptionChangeRefused) -> Self {
+        TrackerError::PermissionDenied(
+            "only the task's creator, managers and admins may change its description",
+        )
     }
 }
 
@@ -57,19 +76,8 @@ impl From<TrackerError> for Status {
             TrackerError::TaskNotFound => Status::not_found(error.to_string()),
             TrackerError::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             TrackerError::FailedPrecondition(_) => Status::failed_precondition(error.to_string()),
-            TrackerError::Unavailable(reason) => {
-                tracing::warn!(reason = %reason, "tracker unavailable");
-                Status::unavailable("the tracker cannot serve this call right now; try again")
-            }
-            TrackerError::Internal(reason) => {
-                tracing::error!(reason = %reason, "internal error");
-                Status::internal("internal error")
-            }
+            TrackerError::Database(error) => ates_server::database_status(error),
+            TrackerError::Internal(reason) => ates_server::internal_status(reason),
         }
     }
-}
-
-/// A pool that could not hand out a connection means the database is not reachable.
-pub fn pool_error(error: impl std::fmt::Display) -> TrackerError {
-    TrackerError::Unavailable(error.to_string())
 }

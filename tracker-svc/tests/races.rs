@@ -2,16 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::tracker::events::v1 as events;
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::routing::{self, Service};
-use support::api_role::Role;
-use support::{World, payloads, signed};
+use ates_testkit::signed;
+use ates_testkit::tracker::{World, payloads};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,74 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ates_testkit::{ChildProcess, HealthStatus, TestBroker, TestDatabase, wait_for_health};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
+use ates_testkit::{
+    ChildProcess, HealthStatus, OtlpCollector, TestBroker, TestDatabase, wait_for_health,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-
-/// An OTLP trace receiver: what an OpenTelemetry collector would get.
-#[derive(Clone, Default)]
-struct Collector {
-    /// (service.name, trace id in hex, span name) of every span received.
-    spans: Arc<Mutex<Vec<(String, String, String)>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        for resource_spans in request.into_inner().resource_spans {
-            let service_name = resource_spans
-                .resource
-                .iter()
-                .flat_map(|resource| &resource.attributes)
-                .find(|attribute| attribute.key == "service.name")
-                .and_then(
-                    |attribute| match attribute.value.as_ref()?.value.as_ref()? {
-                        Value::StringValue(name) => Some(name.clone()),
-                        _ => None,
-                    },
-                )
-                .unwrap_or_default();
-            for scope_spans in resource_spans.scope_spans {
-                for span in scope_spans.spans {
-                    let trace_id: String = span
-                        .trace_id
-                        .iter()
-                        .map(|byte| format!("{byte:02x}"))
-                        .collect();
-                    self.spans
-                        .lock()
-                        .unwrap()
-                        .push((service_name.clone(), trace_id, span.name));
-                }
-            }
-        }
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spans_reach_the_otlp_endpoint_in_the_callers_trace() {
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (collector, collector_endpoint) = OtlpCollector::start().await.unwrap();
 
     let database = TestDatabase::create().await.unwrap();
     let mut broker = TestBroker::shared();
@@ -84,10 +25,7 @@ async fn spans_reach_the_otlp_endpoint_in_the_callers_trace() {
         .env("DATABASE_URL", database.url())
         .env("AMQP_URL", broker.url())
         .env("AMQP_NAME_PREFIX", broker.prefix())
-        .env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://{collector_address}"),
-        )
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector_endpoint)
         .env("RUST_LOG", "info")
         .env("LOG_FORMAT", "json");
     let mut service = ChildProcess::spawn("tracker-svc", command).unwrap();
@@ -118,13 +56,11 @@ async fn spans_reach_the_otlp_endpoint_in_the_callers_trace() {
     // SIGTERM: the service must flush its last spans before it exits.
     let status = service.terminate(Duration::from_secs(15)).await.unwrap();
     assert!(status.success());
-    let spans = collector.spans.lock().unwrap().clone();
+    let spans = collector.spans();
     assert!(
-        spans
-            .iter()
-            .any(|(service, id, name)| service == "tracker-svc"
-                && id == trace_id
-                && name == "grpc request"),
+        spans.iter().any(|span| span.service == "tracker-svc"
+            && span.trace_id == trace_id
+            && span.name == "grpc request"),
         "no tracker-svc span in trace {trace_id}; received: {spans:?}"
     );
 }

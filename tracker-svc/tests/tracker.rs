@@ -3,15 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 
+use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::tracker::events::v1 as events;
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::routing::{self, Service};
-use support::api_role::Role;
-use support::{World, payloads, signed};
+use ates_testkit::signed;
+use ates_testkit::tracker::{Popug, World, payloads};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,7 +101,7 @@ async fn only_the_current_assignee_may_complete_a_task_and_only_once() {
     let manager = world.popug("manager", Role::Manager).await;
     let task = world.create_task(&manager, "complete me").await;
     let mut client = world.client().await;
-    let complete = |popug: &support::Popug| {
+    let complete = |popug: &Popug| {
         signed(
             api::CompleteTaskRequest {
                 task_id: task.task_id.clone(),
@@ -241,7 +240,7 @@ async fn only_the_creator_managers_and_admins_may_change_a_description() {
     let manager = world.popug("manager", Role::Manager).await;
     let task = world.create_task(&creator, "first words").await;
     let mut client = world.client().await;
-    let update = |popug: &support::Popug, text: &str| {
+    let update = |popug: &Popug, text: &str| {
         signed(
             api::UpdateTaskDescriptionRequest {
                 task_id: task.task_id.clone(),
@@ -697,7 +696,7 @@ async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_c
     let worker = world.popug("worker", Role::Worker).await;
     let manager = world.popug("manager", Role::Manager).await;
     let mut client = world.client().await;
-    let create = |description: &str, request_id: &str, popug: &support::Popug| {
+    let create = |description: &str, request_id: &str, popug: &Popug| {
         signed(
             api::CreateTaskRequest {
                 description: description.to_owned(),
@@ -751,7 +750,7 @@ async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_c
 
     // A retried reshuffle reports the first one and assigns nothing more.
     let reshuffle_key = uuid::Uuid::new_v4().to_string();
-    let reshuffle = |popug: &support::Popug| {
+    let reshuffle = |popug: &Popug| {
         signed(
             api::ReassignOpenTasksRequest {
                 request_id: reshuffle_key.clone(),

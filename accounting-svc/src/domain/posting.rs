@@ -77,21 +77,16 @@ pub struct Leg {
     pub amount_cents: i64,
 }
 
-/// A money effect: its business key, kind, dates, task and legs that sum to zero.
+/// A money effect: its business key, kind, dates, task and legs that sum to zero. Built only by
+/// the constructors below, which keep the legs balanced and the employee's leg first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posting {
-    /// Unique per money effect: a second posting with this key is the same fact again.
-    pub business_key: String,
-    /// Why money moved.
-    pub kind: Kind,
-    /// The task it is for (none for payouts).
-    pub task_id: Option<Uuid>,
-    /// When the fact happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The business date it belongs to.
-    pub business_date: NaiveDate,
-    /// The legs; they sum to zero.
-    pub legs: [Leg; 2],
+    business_key: String,
+    kind: Kind,
+    task_id: Option<Uuid>,
+    occurred_at: DateTime<Utc>,
+    business_date: NaiveDate,
+    legs: [Leg; 2],
 }
 
 impl Posting {
@@ -194,9 +189,48 @@ impl Posting {
         }
     }
 
+    /// Unique per money effect: a second posting with this key is the same fact again.
+    pub fn business_key(&self) -> &str {
+        &self.business_key
+    }
+
+    /// Why money moved.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The task it is for (none for payouts).
+    pub fn task_id(&self) -> Option<Uuid> {
+        self.task_id
+    }
+
+    /// When the fact happened.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
+    }
+
+    /// The business date it belongs to.
+    pub fn business_date(&self) -> NaiveDate {
+        self.business_date
+    }
+
+    /// The legs; they sum to zero.
+    pub fn legs(&self) -> &[Leg; 2] {
+        &self.legs
+    }
+
     /// The employee leg.
     pub fn employee_leg(&self) -> Leg {
         self.legs[0]
+    }
+
+    /// The employee whose account the posting moves.
+    pub fn account(&self) -> Uuid {
+        match self.legs[0].book {
+            Book::Employee(account) => account,
+            // The constructors put the employee's leg first.
+            other => unreachable!("a posting's first leg is an employee's, not {other:?}"),
+        }
     }
 }
 
@@ -212,7 +246,8 @@ mod tests {
     fn every_posting_balances_and_has_its_business_key() {
         let (assignment, popug, task) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let fee = Posting::assignment_fee(assignment, popug, task, 1_500, Utc::now(), date());
-        assert_eq!(fee.business_key, format!("fee:{assignment}"));
+        assert_eq!(fee.business_key(), format!("fee:{assignment}"));
+        assert_eq!(fee.account(), popug);
         assert_eq!(
             fee.employee_leg(),
             Leg {
@@ -221,13 +256,18 @@ mod tests {
             }
         );
         let reward = Posting::completion_reward(popug, task, 3_000, Utc::now(), date());
-        assert_eq!(reward.business_key, format!("reward:{task}"));
+        assert_eq!(reward.business_key(), format!("reward:{task}"));
         assert_eq!(reward.employee_leg().amount_cents, 3_000);
         let payout = Posting::payout(popug, 1_500, Utc::now(), date());
-        assert_eq!(payout.business_key, format!("payout:{popug}:2026-11-25"));
+        assert_eq!(payout.business_key(), format!("payout:{popug}:2026-11-25"));
+        assert_eq!(payout.task_id(), None);
         for posting in [fee, reward, payout] {
             assert_eq!(
-                posting.legs.iter().map(|leg| leg.amount_cents).sum::<i64>(),
+                posting
+                    .legs()
+                    .iter()
+                    .map(|leg| leg.amount_cents)
+                    .sum::<i64>(),
                 0
             );
         }

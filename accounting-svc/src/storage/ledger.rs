@@ -53,7 +53,7 @@ pub async fn post_all(
     use diesel::sql_types::{Array, Nullable, Timestamptz};
     let mut seen = std::collections::HashSet::new();
     let candidates: Vec<usize> = (0..postings.len())
-        .filter(|&index| seen.insert(&postings[index].business_key))
+        .filter(|&index| seen.insert(postings[index].business_key()))
         .collect();
     if candidates.is_empty() {
         return Ok(Vec::new());
@@ -61,11 +61,11 @@ pub async fn post_all(
     let ids: Vec<Uuid> = candidates.iter().map(|_| Uuid::now_v7()).collect();
     let keys: Vec<&str> = candidates
         .iter()
-        .map(|&index| postings[index].business_key.as_str())
+        .map(|&index| postings[index].business_key())
         .collect();
     let kinds: Vec<&str> = candidates
         .iter()
-        .map(|&index| postings[index].kind.as_str())
+        .map(|&index| postings[index].kind().as_str())
         .collect();
     #[derive(QueryableByName)]
     struct Posted {
@@ -92,7 +92,7 @@ pub async fn post_all(
         .copied()
         .zip(ids.iter().copied())
         .collect();
-    candidates.sort_by_key(|&(index, _)| postings[index].employee_leg().book.account());
+    candidates.sort_by_key(|&(index, _)| postings[index].account());
     let (mut entry_ids, mut posting_ids, mut books, mut accounts, mut tasks_column) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut kinds, mut amounts, mut dates, mut times) = (vec![], vec![], vec![], vec![]);
@@ -101,7 +101,7 @@ pub async fn post_all(
             continue;
         }
         let posting = &postings[index];
-        for (leg_index, leg) in posting.legs.iter().enumerate() {
+        for (leg_index, leg) in posting.legs().iter().enumerate() {
             let entry_id = Uuid::now_v7();
             if leg_index == 0 {
                 new_postings.push((index, entry_id));
@@ -110,11 +110,11 @@ pub async fn post_all(
             posting_ids.push(posting_id);
             books.push(leg.book.as_str());
             accounts.push(leg.book.account());
-            tasks_column.push(posting.task_id);
-            kinds.push(posting.kind.as_str());
+            tasks_column.push(posting.task_id());
+            kinds.push(posting.kind().as_str());
             amounts.push(leg.amount_cents);
-            dates.push(posting.business_date);
-            times.push(posting.occurred_at);
+            dates.push(posting.business_date());
+            times.push(posting.occurred_at());
         }
     }
     if entry_ids.is_empty() {

@@ -1,6 +1,5 @@
-//! Between proto types and auth's own.
+//! Between the API's proto types and auth's own; a bad field becomes INVALID_ARGUMENT naming it.
 
-use ates_contracts::ates::auth::events::v1 as events;
 use ates_contracts::ates::auth::v1 as api;
 use ates_token::Role;
 use uuid::Uuid;
@@ -27,15 +26,6 @@ pub fn api_role(role: Role) -> api::Role {
         Role::Manager => api::Role::Manager,
         Role::Accountant => api::Role::Accountant,
         Role::Worker => api::Role::Worker,
-    }
-}
-
-pub fn event_role(role: Role) -> events::AccountRole {
-    match role {
-        Role::Admin => events::AccountRole::Admin,
-        Role::Manager => events::AccountRole::Manager,
-        Role::Accountant => events::AccountRole::Accountant,
-        Role::Worker => events::AccountRole::Worker,
     }
 }
 
@@ -71,29 +61,4 @@ pub fn email(raw: &str) -> Result<Email, AuthError> {
         field: "email",
         reason: error.to_string(),
     })
-}
-
-pub fn account_created(row: &AccountRow) -> events::AccountCreated {
-    events::AccountCreated {
-        account_id: row.public_id.to_string(),
-        role: event_role(row.role()) as i32,
-        revision: u64::try_from(row.revision).unwrap_or(0),
-        created_at: Some(timestamp(row.created_at)),
-    }
-}
-
-pub fn account_role_changed(row: &AccountRow) -> events::AccountRoleChanged {
-    events::AccountRoleChanged {
-        account_id: row.public_id.to_string(),
-        role: event_role(row.role()) as i32,
-        revision: u64::try_from(row.revision).unwrap_or(0),
-    }
-}
-
-pub fn account_email_set(row: &AccountRow) -> events::AccountEmailSet {
-    events::AccountEmailSet {
-        account_id: row.public_id.to_string(),
-        email: row.email.clone(),
-        revision: u64::try_from(row.revision).unwrap_or(0),
-    }
 }

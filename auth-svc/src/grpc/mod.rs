@@ -13,11 +13,10 @@ use ates_token::{Role, TokenIssuer, caller, require_role};
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
-use crate::accounts::Accounts;
 use crate::domain::beak;
 use crate::domain::{SignInThrottle, ThrottleVerdict};
 use crate::error::AuthError;
-use crate::keys::KeyRing;
+use crate::operations::{Accounts, KeyRing};
 
 const DEFAULT_PAGE_SIZE: i32 = 100;
 const MAX_PAGE_SIZE: i32 = 500;

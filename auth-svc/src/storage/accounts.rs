@@ -172,3 +172,12 @@ pub async fn page(
         .load(conn)
         .await
 }
+
+/// Takes a transaction-scoped advisory lock: concurrent holders of `key` wait for each other.
+pub async fn advisory_lock(conn: &mut AsyncPgConnection, key: i64) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -2,3 +2,4 @@
 
 pub mod accounts;
 pub mod schema;
+pub mod signing_keys;

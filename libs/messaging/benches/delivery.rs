@@ -8,19 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ates_contracts::ates::tracker::events::v1::TaskCompleted;
 use ates_contracts::routing::{self, Service};
 use ates_messaging::{
-    AmqpSettings, Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Outbox,
-    ReceivedEvent, Relay, RelayConfig, Topology,
+    Accepts, AmqpSettings, Cause, Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError,
+    Outbox, Reads, Received, Recorder, Relay, RelayConfig, Topology,
 };
 use ates_testkit::{TestBroker, TestDatabase};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::future::BoxFuture;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -32,24 +31,42 @@ const PRODUCERS: usize = 4;
 struct Effect;
 
 impl Handler for Effect {
-    fn event_types(&self) -> &[&'static str] {
-        &["ates.tracker.events.v1.TaskCompleted"]
+    type Batch = Vec<TaskCompleted>;
+
+    fn accepts(accepts: &mut Accepts<Self>) {
+        accepts.on::<TaskCompleted>();
     }
 
-    fn handle<'a>(
+    fn apply<'a>(
         &'a self,
         conn: &'a mut AsyncPgConnection,
-        event: &'a ReceivedEvent,
+        _events: &'a Recorder,
+        batch: Vec<TaskCompleted>,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let completed: TaskCompleted = event.decode()?;
-            diesel::sql_query("INSERT INTO bench_effects (task_id, reward_cents) VALUES ($1, $2)")
+            // One statement per event, as a simple handler would write it.
+            for completed in batch {
+                diesel::sql_query(
+                    "INSERT INTO bench_effects (task_id, reward_cents) VALUES ($1, $2)",
+                )
                 .bind::<diesel::sql_types::Text, _>(&completed.task_id)
                 .bind::<diesel::sql_types::BigInt, _>(completed.reward_cents)
                 .execute(conn)
                 .await?;
+            }
             Ok(())
         })
+    }
+}
+
+impl Reads<TaskCompleted> for Effect {
+    fn read(
+        &self,
+        batch: &mut Vec<TaskCompleted>,
+        event: Received<TaskCompleted>,
+    ) -> Result<(), HandlerError> {
+        batch.push(event.message);
+        Ok(())
     }
 }
 
@@ -98,7 +115,8 @@ async fn outbox_pipeline(events: usize) -> Duration {
         subscription,
         pool.clone(),
         amqp.clone(),
-        Arc::new(Effect),
+        Outbox::new(Service::Accounting),
+        ates_messaging::subscriber(Effect),
         ConsumerConfig::default(),
     );
     let stats = consumer.stats();
@@ -125,14 +143,17 @@ async fn outbox_pipeline(events: usize) -> Duration {
                     .map(|index| event(producer * per_producer + recorded + index))
                     .collect();
                 let now = chrono::Utc::now();
-                conn.transaction::<_, ates_messaging::OutboxError, _>(async |conn| {
-                    outbox
-                        .record_all(conn, batch.iter().map(|event| (event, now)))
-                        .await
-                })
-                .await
-                .unwrap();
-                outbox.notify_committed();
+                outbox
+                    .transaction(&mut conn, async |conn, events| {
+                        events
+                            .record_all(
+                                conn,
+                                batch.iter().map(|event| (event, now, Cause::current())),
+                            )
+                            .await
+                    })
+                    .await
+                    .unwrap();
                 recorded += count;
             }
         }));

@@ -11,13 +11,13 @@
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation};
+use lapin::{BasicProperties, Channel};
 use prost::Message as _;
 
 use crate::Topology;
-use crate::consumer::{DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_BY_HEADER};
+use crate::consumer::{DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_BY_HEADER, DELIVERY_COUNT_HEADER};
 
 /// Why a dead-letter operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -131,28 +131,22 @@ fn describe(body: &[u8], properties: &BasicProperties) -> Parked {
 
 async fn publish_confirmed(
     channel: &Channel,
-    exchange: &str,
+    exchange: String,
     routing_key: &str,
     body: &[u8],
     properties: BasicProperties,
 ) -> Result<(), DeadLetterError> {
-    let confirmation = channel
-        .basic_publish(
-            exchange.to_owned().into(),
-            routing_key.to_owned().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
+    crate::publish::publish_one_confirmed(
+        channel,
+        crate::publish::Outgoing {
+            exchange,
+            routing_key: routing_key.to_owned(),
             body,
             properties,
-        )
-        .await?
-        .await?;
-    match confirmation {
-        Confirmation::Ack(None) => Ok(()),
-        other => Err(DeadLetterError::NotConfirmed(format!("{other:?}"))),
-    }
+        },
+    )
+    .await?
+    .map_err(DeadLetterError::NotConfirmed)
 }
 
 /// Every consumer queue of aTES (without prefix) and how many messages its dead-letter queue
@@ -193,7 +187,7 @@ pub async fn list(
         // To the back of the same queue, unchanged; then the original goes.
         publish_confirmed(
             channel,
-            &topology.dead_letter_exchange(),
+            topology.dead_letter_exchange(),
             &deployed,
             &delivery.data,
             delivery.properties.clone(),
@@ -228,7 +222,7 @@ pub async fn replay(
         // The default exchange routes by queue name: straight back into the consumer's queue.
         publish_confirmed(
             channel,
-            "",
+            String::new(),
             &deployed,
             &delivery.data,
             without_parking(&delivery.properties),
@@ -272,7 +266,7 @@ fn without_parking(properties: &BasicProperties) -> BasicProperties {
         let parking = [
             DEAD_LETTER_REASON_HEADER,
             DEAD_LETTERED_BY_HEADER,
-            "x-delivery-count",
+            DELIVERY_COUNT_HEADER,
         ]
         .contains(&name)
             || name == "x-death"

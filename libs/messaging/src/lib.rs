@@ -1,11 +1,15 @@
 //! Event delivery for aTES: nothing lost, nothing applied twice.
 //!
-//! - [`Outbox`]: a service records events in the same database transaction as the change that
-//!   caused them.
-//! - [`Relay`]: publishes recorded events with publisher confirms and the mandatory flag, and marks
-//!   them published only after the broker confirmed them. At least once.
+//! - [`Outbox`]: a service records events with a [`Recorder`] inside [`Outbox::transaction`],
+//!   in the same database transaction as the change that caused them; the relay is woken after
+//!   the commit.
+//! - [`Relay`]: publishes recorded events with publisher confirms and the mandatory flag, and
+//!   deletes them only after the broker confirmed them. At least once.
 //! - [`Consumer`]: applies each event id at most once (the inbox), in the same transaction as its
 //!   effect, and acks only after the commit. Together with the relay: exactly once in effect.
+//! - [`Handler`]: what a service implements to consume: the typed event versions it reads
+//!   ([`Reads`]) and how a batch of them is written. [`bind_handlers`] checks a service's handlers
+//!   against the routing table.
 //! - [`Topology`]: the exchanges, quorum queues and dead-letter queues, declared idempotently.
 //!
 //! A message that can never be processed (undecodable, an unknown type or schema version, a
@@ -13,30 +17,33 @@
 //! `x-ates-dead-letter-reason` header; the messages behind it keep flowing.
 
 mod amqp;
+mod batch;
 mod consumer;
 pub mod dead_letters;
+mod envelope;
+mod handler;
 mod migrate;
 mod outbox;
+mod publish;
 mod relay;
 mod retention;
 mod schema;
+mod session;
 mod topology;
 
 pub use amqp::{AmqpSettings, Backoff};
-pub use consumer::{
-    Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER, Handler, HandlerError,
-    ReceivedEvent,
+pub use ates_storage::DbPool;
+pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER};
+pub use envelope::{Cause, RawEvent, Received};
+pub use handler::{
+    Accepts, Handler, HandlerError, InboundEvent, QueueHandler, Reads, RoutingMismatch,
+    bind_handlers, subscriber,
 };
-pub use migrate::{MigrationError, ensure_distinct_versions, migrate};
-pub use outbox::{Outbox, OutboxError};
+pub use migrate::{MigrationError, migrate};
+pub use outbox::{Outbox, OutboxError, Recorder, TransactionWork};
 pub use relay::{Relay, RelayConfig, RelayError};
-pub use retention::{
-    INBOX_TABLE, INBOX_TIME_COLUMN, PRUNE_BATCH, PruneError, cutoff, prune_before,
-};
+pub use retention::{INBOX_TABLE, INBOX_TIME_COLUMN};
 pub use topology::{DELIVERY_LIMIT, Topology};
-
-/// The connection pool every aTES service uses.
-pub type DbPool = diesel_async::pooled_connection::deadpool::Pool<diesel_async::AsyncPgConnection>;
 
 /// The outbox and inbox tables. Every service runs these before its own migrations.
 pub const MIGRATIONS: diesel_migrations::EmbeddedMigrations =

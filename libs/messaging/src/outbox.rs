@@ -1,15 +1,21 @@
-//! Recording events in the producer's own transaction.
+//! Recording events in the producer's own transaction, and waking the relay once it committed.
+//!
+//! Events can only be recorded through a [`Recorder`], and a recorder exists only inside
+//! [`Outbox::transaction`], which wakes the relay after the commit. Forgetting the wake-up, which
+//! would delay publication to the relay's next poll, is therefore impossible.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing::{self, Service};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::Cause;
 use crate::schema::outbox_events;
 
 /// Rows per INSERT statement when many events are recorded at once (PostgreSQL allows 65,535
@@ -34,30 +40,39 @@ pub enum OutboxError {
     },
     /// The database refused the insert (the caller's transaction is then aborted).
     #[error(transparent)]
-    Database(#[from] diesel::result::Error),
+    Database(#[from] ates_storage::DbError),
+}
+
+impl From<diesel::result::Error> for OutboxError {
+    fn from(error: diesel::result::Error) -> Self {
+        OutboxError::Database(error.into())
+    }
 }
 
 /// A service's outbox: where it records the events of a transaction.
-///
-/// Record events with [`Outbox::record`] inside the transaction that makes the change, then call
-/// [`Outbox::notify_committed`] after the commit so the relay wakes at once instead of at its
-/// next poll.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     producer: Service,
     committed: Arc<Notify>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = outbox_events)]
-struct NewOutboxEvent {
-    event_id: Uuid,
-    event_type: String,
-    exchange: String,
-    routing_key: String,
-    envelope: Vec<u8>,
-    traceparent: String,
-    tracestate: String,
+/// The work of one transaction: `async |conn, events| { ... }`. Implemented by every such async
+/// closure; named so that [`Outbox::transaction`] can require its future to be `Send`.
+pub trait TransactionWork<'r, R>:
+    AsyncFnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> R
+    + FnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> <Self as TransactionWork<'r, R>>::Fut
+{
+    /// The future the work returns.
+    type Fut: Future<Output = R>;
+}
+
+impl<'r, F, Fut, R> TransactionWork<'r, R> for F
+where
+    F: AsyncFnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> R
+        + FnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> Fut,
+    Fut: Future<Output = R>,
+{
+    type Fut = Fut;
 }
 
 impl Outbox {
@@ -74,8 +89,58 @@ impl Outbox {
         self.producer
     }
 
-    /// Records one event in the caller's transaction and returns its event id. The event is
-    /// published only if that transaction commits. The current span's trace context goes with it.
+    /// Runs `work` in one transaction on `conn`, handing it a [`Recorder`] for the events of the
+    /// change. Events recorded there are published only if the transaction commits; after a
+    /// commit that recorded any, the relay is woken at once.
+    pub async fn transaction<R, E, F>(&self, conn: &mut AsyncPgConnection, work: F) -> Result<R, E>
+    where
+        for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> Result<R, E>
+            + TransactionWork<'r, Result<R, E>, Fut: Send>
+            + Send,
+        E: From<diesel::result::Error> + Send,
+        R: Send,
+    {
+        let recorder = Recorder {
+            outbox: self.clone(),
+            recorded: AtomicBool::new(false),
+        };
+        let events = &recorder;
+        let result = conn
+            .transaction::<R, E, _>(async move |conn| work(conn, events).await)
+            .await;
+        if result.is_ok() && AtomicBool::load(&recorder.recorded, Ordering::Acquire) {
+            self.committed.notify_one();
+        }
+        result
+    }
+
+    pub(crate) fn committed_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed)
+    }
+}
+
+/// Records events in the transaction of [`Outbox::transaction`] that handed it out.
+#[derive(Debug)]
+pub struct Recorder {
+    outbox: Outbox,
+    recorded: AtomicBool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox_events)]
+struct NewOutboxEvent {
+    event_id: Uuid,
+    event_type: String,
+    exchange: String,
+    routing_key: String,
+    envelope: Vec<u8>,
+    traceparent: String,
+    tracestate: String,
+}
+
+impl Recorder {
+    /// Records one event caused by the current operation (its trace goes with the event) and
+    /// returns its event id.
     pub async fn record<E>(
         &self,
         conn: &mut AsyncPgConnection,
@@ -85,28 +150,25 @@ impl Outbox {
     where
         E: prost::Message + prost::Name,
     {
-        let row = self.new_row(event, occurred_at)?;
-        let event_id = row.event_id;
-        diesel::insert_into(outbox_events::table)
-            .values(&row)
-            .execute(conn)
+        let ids = self
+            .record_all(conn, [(event, occurred_at, Cause::current())])
             .await?;
-        Ok(event_id)
+        Ok(ids[0])
     }
 
-    /// Records many events in the caller's transaction, in as few statements as possible, and
-    /// returns their event ids in order.
+    /// Records many events, each with the cause whose trace it continues, in as few statements
+    /// as possible; returns their event ids in order.
     pub async fn record_all<'e, E>(
         &self,
         conn: &mut AsyncPgConnection,
-        events: impl IntoIterator<Item = (&'e E, DateTime<Utc>)>,
+        events: impl IntoIterator<Item = (&'e E, DateTime<Utc>, Cause)>,
     ) -> Result<Vec<Uuid>, OutboxError>
     where
         E: prost::Message + prost::Name + 'e,
     {
         let rows = events
             .into_iter()
-            .map(|(event, occurred_at)| self.new_row(event, occurred_at))
+            .map(|(event, occurred_at, cause)| self.new_row(event, occurred_at, &cause))
             .collect::<Result<Vec<_>, _>>()?;
         for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
             diesel::insert_into(outbox_events::table)
@@ -114,45 +176,40 @@ impl Outbox {
                 .execute(conn)
                 .await?;
         }
+        if !rows.is_empty() {
+            AtomicBool::store(&self.recorded, true, Ordering::Release);
+        }
         Ok(rows.iter().map(|row| row.event_id).collect())
-    }
-
-    /// Wakes the relay: call it after a transaction that recorded events has committed.
-    pub fn notify_committed(&self) {
-        self.committed.notify_one();
-    }
-
-    pub(crate) fn committed_signal(&self) -> Arc<Notify> {
-        Arc::clone(&self.committed)
     }
 
     fn new_row<E>(
         &self,
         event: &E,
         occurred_at: DateTime<Utc>,
+        cause: &Cause,
     ) -> Result<NewOutboxEvent, OutboxError>
     where
         E: prost::Message + prost::Name,
     {
+        let producer = self.outbox.producer;
         let event_type = E::full_name();
         let route = routing::route_of(&event_type)
             .ok_or_else(|| OutboxError::UnroutedEventType(event_type.clone()))?;
-        if route.producer != self.producer {
+        if route.producer != producer {
             return Err(OutboxError::WrongProducer {
                 event_type,
                 expected: route.producer.binary_name(),
-                actual: self.producer.binary_name(),
+                actual: producer.binary_name(),
             });
         }
         let event_id = Uuid::now_v7();
-        let (traceparent, tracestate) = ates_telemetry::current_trace_context();
         let envelope = EventEnvelope {
             event_id: event_id.to_string(),
             event_type: event_type.clone(),
             occurred_at: Some(ates_contracts::time::timestamp(occurred_at)),
-            producer: self.producer.binary_name().to_owned(),
-            traceparent: traceparent.clone(),
-            tracestate: tracestate.clone(),
+            producer: producer.binary_name().to_owned(),
+            traceparent: cause.traceparent().to_owned(),
+            tracestate: cause.tracestate().to_owned(),
             payload: event.encode_to_vec(),
         };
         Ok(NewOutboxEvent {
@@ -161,8 +218,8 @@ impl Outbox {
             exchange: route.exchange.to_owned(),
             routing_key: route.routing_key().to_owned(),
             envelope: prost::Message::encode_to_vec(&envelope),
-            traceparent,
-            tracestate,
+            traceparent: cause.traceparent().to_owned(),
+            tracestate: cause.tracestate().to_owned(),
         })
     }
 }

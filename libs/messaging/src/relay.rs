@@ -7,9 +7,7 @@ use ates_contracts::routing::Service;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures::future::join_all;
-use lapin::Confirmation;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::ConfirmSelectOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::Notify;
@@ -17,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::amqp::{AmqpSettings, Backoff};
+use crate::publish::{Outgoing, publish_confirmed};
 use crate::schema::outbox_events;
+use crate::session::{Reconnecting, SessionEnd, run_reconnecting};
 use crate::{CONTENT_TYPE, DbPool, Outbox};
 
 /// How the relay paces itself.
@@ -59,12 +59,18 @@ pub enum RelayError {
     /// The broker connection or channel failed.
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[from] diesel::result::Error),
-    /// No connection could be taken from the pool.
-    #[error("database pool: {0}")]
-    Pool(String),
+    /// The database failed, or no connection could be had.
+    #[error(transparent)]
+    Database(#[from] ates_storage::DbError),
+    /// Test only: the round was rolled back on purpose after the broker's confirms.
+    #[error("rolled back on purpose")]
+    RolledBack,
+}
+
+impl From<diesel::result::Error> for RelayError {
+    fn from(error: diesel::result::Error) -> Self {
+        RelayError::Database(error.into())
+    }
 }
 
 /// Publishes a service's outbox to RabbitMQ.
@@ -127,31 +133,8 @@ impl Relay {
     }
 
     async fn run_session(&self, shutdown: CancellationToken) {
-        let mut backoff = Backoff::default();
-        while !shutdown.is_cancelled() {
-            let session = tokio::select! {
-                () = shutdown.cancelled() => return,
-                session = self.open_channel() => session,
-            };
-            let (connection, channel) = match session {
-                Ok(session) => session,
-                Err(error) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay cannot reach the broker");
-                    sleep_or_shutdown(delay, &shutdown).await;
-                    continue;
-                }
-            };
-            tracing::info!("relay connected to the broker");
-            backoff.reset();
-            if let Err(error) = self.publish_until_error(&channel, &shutdown).await {
-                let delay = backoff.next_delay();
-                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay lost the broker");
-                sleep_or_shutdown(delay, &shutdown).await;
-            }
-            // Closing fails when the broker is already gone; there is nothing left to release.
-            let _ = connection.close(200, "relay stopping".into()).await;
-        }
+        let what = format!("{} relay", self.service.binary_name());
+        run_reconnecting(&what, self, &shutdown).await;
     }
 
     async fn open_channel(&self) -> Result<(Connection, Channel), lapin::Error> {
@@ -191,7 +174,7 @@ impl Relay {
                 Err(error) => {
                     let delay = database_backoff.next_delay();
                     tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "relay cannot read the outbox");
-                    sleep_or_shutdown(delay, shutdown).await;
+                    crate::session::sleep_or_shutdown(delay, shutdown).await;
                     continue;
                 }
             }
@@ -226,11 +209,7 @@ impl Relay {
     }
 
     async fn publish_batch(&self, channel: &Channel, mark: bool) -> Result<usize, RelayError> {
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|error| RelayError::Pool(error.to_string()))?;
+        let mut conn = ates_storage::connection(&self.pool).await?;
         let prefix = self.amqp.topology.clone();
         let batch_size = self.config.batch_size;
         let confirmed = conn
@@ -258,12 +237,12 @@ impl Relay {
                             .await?;
                         Ok(confirmed_ids.len())
                     } else {
-                        Err(RelayError::Database(diesel::result::Error::RollbackTransaction))
+                        Err(RelayError::RolledBack)
                     }
             })
             .await;
         match confirmed {
-            Err(RelayError::Database(diesel::result::Error::RollbackTransaction)) if !mark => Ok(0),
+            Err(RelayError::RolledBack) if !mark => Ok(0),
             other => other,
         }
     }
@@ -293,44 +272,29 @@ async fn claim(
         .await
 }
 
-/// Publishes every event before awaiting any confirm, so a batch costs one round trip.
+/// Publishes every pending event and waits for the broker's answers, one per event.
 async fn publish_all(
     channel: &Channel,
     topology: &crate::Topology,
     pending: &[PendingEvent],
 ) -> Result<Vec<Outcome>, lapin::Error> {
-    // All publishes are issued together (each one's first poll queues its frames in order), so
-    // the batch does not wait for the connection's I/O loop once per message.
-    let publishes = pending.iter().map(|event| {
-        channel.basic_publish(
-            topology.exchange(&event.exchange).into(),
-            event.routing_key.clone().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &event.envelope,
-            properties(event),
-        )
-    });
-    let confirms = futures::future::try_join_all(publishes).await?;
-    join_all(confirms)
-        .await
+    let answers = publish_confirmed(
+        channel,
+        pending.iter().map(|event| Outgoing {
+            exchange: topology.exchange(&event.exchange),
+            routing_key: event.routing_key.clone(),
+            body: &event.envelope,
+            properties: properties(event),
+        }),
+    )
+    .await?;
+    Ok(answers
         .into_iter()
-        .map(|confirmation| {
-            Ok(match confirmation? {
-                Confirmation::Ack(None) => Outcome::Confirmed,
-                Confirmation::Ack(Some(returned)) => Outcome::Refused(format!(
-                    "unroutable: {} {}",
-                    returned.reply_code, returned.reply_text
-                )),
-                Confirmation::Nack(_) => Outcome::Refused("nacked by the broker".to_owned()),
-                Confirmation::NotRequested => {
-                    Outcome::Refused("channel is not in confirm mode".to_owned())
-                }
-            })
+        .map(|answer| match answer {
+            Ok(()) => Outcome::Confirmed,
+            Err(reason) => Outcome::Refused(reason),
         })
-        .collect()
+        .collect())
 }
 
 fn properties(event: &PendingEvent) -> BasicProperties {
@@ -373,9 +337,17 @@ async fn record_refusal(
     Ok(())
 }
 
-async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationToken) {
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        () = tokio::time::sleep(delay) => {}
+impl Reconnecting for Relay {
+    type Session = Channel;
+
+    async fn open(&self) -> Result<(Connection, Channel), lapin::Error> {
+        self.open_channel().await
+    }
+
+    async fn work(&self, channel: &mut Channel, shutdown: &CancellationToken) -> SessionEnd {
+        match self.publish_until_error(channel, shutdown).await {
+            Ok(()) => SessionEnd::Shutdown,
+            Err(error) => SessionEnd::Lost(error),
+        }
     }
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_messaging::{ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER};
 use ates_testkit::{PrivateBroker, TestBroker};
-use diesel_async::AsyncConnection;
 use lapin::BasicProperties;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use prost::Message as _;
@@ -19,14 +18,14 @@ use support::{Harness, POISON_REWARD_CENTS, TIMEOUT, completion};
 async fn an_event_recorded_in_a_rolled_back_transaction_is_never_published() {
     let harness = Harness::new().await;
     let mut conn = harness.pool.get().await.unwrap();
-    let rolled_back = conn
-        .transaction::<(), diesel::result::Error, _>(async |conn| {
-            harness
-                .outbox
+    let rolled_back = harness
+        .outbox
+        .transaction(&mut conn, async |conn, events| {
+            events
                 .record(conn, &completion("rolled-back", 2500), chrono::Utc::now())
                 .await
                 .unwrap();
-            Err(diesel::result::Error::RollbackTransaction)
+            Err::<(), _>(diesel::result::Error::RollbackTransaction)
         })
         .await;
     assert!(rolled_back.is_err());
@@ -298,10 +297,13 @@ async fn producer_and_consumer_see_one_trace_id() {
         let mut conn = harness.pool.get().await.unwrap();
         harness
             .outbox
-            .record(&mut conn, &completion("traced", 2400), chrono::Utc::now())
+            .transaction(&mut conn, async |conn, events| {
+                events
+                    .record(conn, &completion("traced", 2400), chrono::Utc::now())
+                    .await
+            })
             .await
             .unwrap();
-        harness.outbox.notify_committed();
         trace_id
     };
     harness.wait_for_effects("traced", 1).await;

@@ -94,6 +94,9 @@ pub struct ServiceConfig {
     pub inbox_retention: Duration,
     /// `HOUSEKEEPING_INTERVAL_SECONDS`: how often expired rows (inbox ids, ...) are pruned.
     pub housekeeping_interval: Duration,
+    /// `WEB_ALLOWED_ORIGINS`: the browser origins (`scheme://host[:port]`, comma-separated)
+    /// whose pages may call the gRPC-web services; default: the local web app the BFF serves.
+    pub web_allowed_origins: Vec<String>,
     /// `ATES_PROFILE=production`: no local defaults for infrastructure and secrets.
     pub production: bool,
 }
@@ -168,6 +171,13 @@ impl ServiceConfig {
                 "HOUSEKEEPING_INTERVAL_SECONDS",
                 "3600",
             )?),
+            web_allowed_origins: origins(&env_or::<String>(
+                "WEB_ALLOWED_ORIGINS",
+                &format!(
+                    "http://127.0.0.1:{port},http://localhost:{port}",
+                    port = default_port(Service::Bff)
+                ),
+            )?)?,
             production,
         })
     }
@@ -191,5 +201,56 @@ impl ServiceConfig {
             });
         }
         Ok(SecretString::from(value))
+    }
+}
+
+/// Reads a comma-separated list of browser origins. An origin is `http` or `https`, a host and
+/// an optional port, with no path; `*` is refused (any site could then call with a user's token).
+pub fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "WEB_ALLOWED_ORIGINS",
+        reason,
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                .ok_or_else(|| {
+                    invalid(format!("`{origin}` must start with http:// or https://"))
+                })?;
+            if rest.is_empty() || rest.contains(['/', '*', ' ', '?', '#']) {
+                return Err(invalid(format!(
+                    "`{origin}` must be scheme://host[:port], without a path or wildcard"
+                )));
+            }
+            Ok(origin.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_exact_scheme_host_and_port_and_never_a_wildcard() {
+        assert_eq!(
+            origins("http://127.0.0.1:50055, https://ates.example.com").unwrap(),
+            vec!["http://127.0.0.1:50055", "https://ates.example.com"]
+        );
+        assert!(origins("").unwrap().is_empty());
+        for bad in [
+            "*",
+            "http://*",
+            "ates.example.com",
+            "https://ates.example.com/app",
+            "ftp://x",
+        ] {
+            let error = origins(bad).unwrap_err().to_string();
+            assert!(error.contains("WEB_ALLOWED_ORIGINS"), "{bad}: {error}");
+        }
     }
 }

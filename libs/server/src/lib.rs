@@ -1,26 +1,44 @@
 //! Everything an aTES service process shares: typed configuration from the environment, the
-//! gRPC server with the standard health and reflection services and the token layer, readiness
-//! (NOT_SERVING until the database is migrated and the broker reachable), the outbox relay and
-//! event consumers, and graceful shutdown on SIGTERM or Ctrl-C.
+//! network edge (gRPC with health, reflection and the token layer; gRPC-web with CORS for
+//! browsers; plain HTTP routes), readiness (NOT_SERVING until the database is migrated and the
+//! broker reachable), the outbox relay, event consumers, supervised background workers, calls to
+//! other services on the caller's behalf, and graceful shutdown on SIGTERM or Ctrl-C.
 //!
-//! A service's `main` is a few lines:
+//! A service's `main` is one call:
 //!
 //! ```text
-//! let config = ServiceConfig::from_env(&spec())?;
-//! let application = Application::build(spec(), config).await?;
-//! application.run_until_stopped(routes, consumers).await
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     ates_server::run_service(tracker_svc::app::spec(), tracker_svc::app::wiring).await
+//! }
 //! ```
+//!
+//! where `spec()` says what the service is ([`ServiceSpec`]) and `wiring(&Application)` builds
+//! what it plugs in ([`Wiring`]: gRPC routes, event handlers, workers).
 
 mod application;
 mod config;
 pub mod paging;
+mod propagation;
+mod readiness;
+mod server;
+mod shutdown;
+mod spec;
+mod status;
+mod workers;
 
-pub use application::{Application, Housekeeping, ServiceSpec, StartupTask, Wiring};
-pub use config::{ConfigError, ServiceConfig, env_or, env_required, positive};
+pub use application::{Application, StartupTask};
+pub use config::{ConfigError, ServiceConfig, default_port, env_or, env_required, positive};
+pub use propagation::{
+    CallerContext, CallerContextLayer, Propagate, PropagateLayer, propagating_channel,
+};
+pub use spec::{ServiceSpec, Wiring};
+pub use status::{database_status, internal_status};
+pub use workers::{Housekeeping, Worker};
 
 /// Parses the process environment, installs telemetry, builds and runs a service until SIGTERM
 /// or Ctrl-C. The shape every service's `main` shares.
-pub async fn run_service<F>(spec: ServiceSpec, routes: F) -> anyhow::Result<()>
+pub async fn run_service<F>(spec: ServiceSpec, wiring: F) -> anyhow::Result<()>
 where
     F: FnOnce(&Application) -> anyhow::Result<Wiring>,
 {
@@ -28,7 +46,7 @@ where
     let result = async {
         let config = ServiceConfig::from_env(&spec)?;
         let application = Application::build(spec, config).await?;
-        let wiring = routes(&application)?;
+        let wiring = wiring(&application)?;
         application.run_until_stopped(wiring).await
     }
     .await;

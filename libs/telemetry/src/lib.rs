@@ -106,8 +106,14 @@ fn otlp_provider(service_name: &'static str, endpoint: &str) -> anyhow::Result<S
 /// The W3C trace context of the current span, as `(traceparent, tracestate)`; empty strings when
 /// the current span is not being traced.
 pub fn current_trace_context() -> (String, String) {
+    trace_context_of(&tracing::Span::current())
+}
+
+/// The W3C trace context of `span`, as `(traceparent, tracestate)`; empty strings when it is not
+/// being traced.
+pub fn trace_context_of(span: &tracing::Span) -> (String, String) {
     let mut carrier = HashMap::new();
-    let context = tracing::Span::current().context();
+    let context = span.context();
     TraceContextPropagator::new().inject_context(&context, &mut MapCarrier(&mut carrier));
     (
         carrier.remove(TRACEPARENT).unwrap_or_default(),

@@ -1,24 +1,44 @@
 //! Test support for aTES: every test gets real PostgreSQL and RabbitMQ, isolated from every other
-//! test (a fresh database, a unique name prefix on the shared broker, or a private broker).
+//! test (a fresh database, a unique name prefix on the shared broker, or a private broker), and
+//! real services: [`auth`], [`tracker`] and [`accounting`] run the services in this process on
+//! free ports exactly as their binaries do; [`ConfirmedChannel`] plays a producer on the broker;
+//! [`OtlpCollector`] receives the spans services export.
 //!
 //! Where the shared servers are: `ATES_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, used to create and drop test databases) and
 //! `ATES_TEST_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`). `make test` sets both
 //! to whatever `make up`'s infrastructure script found or started.
 
+pub mod accounting;
+pub mod auth;
 mod bare_loop;
 mod broker;
+mod confirmed;
 mod database;
 mod gate;
+mod otlp;
 mod process;
 mod service;
+pub mod tracker;
 
 pub use bare_loop::bare_broker_loop;
 pub use broker::{PrivateBroker, TestBroker};
+pub use confirmed::{ConfirmedChannel, envelope, poison};
 pub use database::TestDatabase;
 pub use gate::TcpGate;
+pub use otlp::{OtlpCollector, ReceivedSpan};
 pub use process::{ChildProcess, HealthStatus, health_status, wait_for_health};
 pub use service::{RunningService, service_config};
+
+/// `message` with `authorization: Bearer <token>`.
+#[allow(clippy::unwrap_used)]
+pub fn signed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
 
 /// The `host:port` a `scheme://user@host:port/path` URL points at, resolved.
 pub fn socket_address_of(url: &str) -> anyhow::Result<std::net::SocketAddr> {

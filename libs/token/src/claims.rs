@@ -19,6 +19,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::Accountant, Role::Worker];
+
+    /// The role with this claim value (`"admin"`, ...).
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == raw)
+    }
+
     /// The claim value (`"admin"`, ...).
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -1,11 +1,18 @@
-//! The tracker's rules, free of storage and transport.
+//! The tracker's rules, free of storage and transport: descriptions, prices, a task's life,
+//! who may be assigned.
 
 mod description;
 mod pricing;
+mod task;
 
 pub use description::{Description, DescriptionError, MAX_DESCRIPTION_CHARS};
 pub use pricing::Prices;
+pub use task::{
+    CompletionRefused, DescriptionChangeRefused, TaskStatus, check_completion,
+    check_description_change,
+};
 
+use ates_token::Role;
 use rand::Rng;
 use uuid::Uuid;
 
@@ -18,8 +25,16 @@ pub fn pick_assignee<R: Rng + ?Sized>(eligible: &[Uuid], rng: &mut R) -> Option<
 }
 
 /// Whether an account with `role` may be assigned tasks: anyone but managers and admins.
-pub fn is_eligible(role: ates_token::Role) -> bool {
-    !matches!(role, ates_token::Role::Manager | ates_token::Role::Admin)
+pub fn is_eligible(role: Role) -> bool {
+    !matches!(role, Role::Manager | Role::Admin)
+}
+
+/// The roles whose accounts may be assigned tasks.
+pub fn eligible_roles() -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|role| is_eligible(*role))
+        .collect()
 }
 
 #[cfg(test)]
@@ -53,7 +68,7 @@ mod tests {
 
     #[test]
     fn managers_and_admins_are_never_eligible() {
-        use ates_token::Role;
+        assert_eq!(eligible_roles(), vec![Role::Accountant, Role::Worker]);
         assert!(is_eligible(Role::Worker));
         assert!(is_eligible(Role::Accountant));
         assert!(!is_eligible(Role::Manager));

@@ -1,5 +1,7 @@
 //! The tracker's gRPC API: `ates.tracker.v1.TrackerService`.
 
+mod convert;
+
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerService;
 use ates_server::paging::Page;
@@ -7,12 +9,9 @@ use ates_token::{Role, caller, require_role};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use ates_contracts::time::timestamp;
-
-use crate::domain::Description;
+use self::convert::{description, request_id, status_filter, task, task_id};
 use crate::error::TrackerError;
-use crate::storage::tasks::TaskRow;
-use crate::tasks::Tasks;
+use crate::operations::Tasks;
 
 const DEFAULT_PAGE_SIZE: i32 = 100;
 const MAX_PAGE_SIZE: i32 = 500;
@@ -21,70 +20,6 @@ const MAX_PAGE_SIZE: i32 = 500;
 #[derive(Debug, Clone)]
 pub struct TrackerApi {
     pub(crate) tasks: Tasks,
-}
-
-fn task(row: &TaskRow) -> api::Task {
-    api::Task {
-        task_id: row.public_id.to_string(),
-        description: row.description.clone(),
-        status: if row.status == "done" {
-            api::TaskStatus::Done
-        } else {
-            api::TaskStatus::Open
-        } as i32,
-        assignee_id: row.assignee_id.to_string(),
-        creator_id: row.creator_id.to_string(),
-        fee_cents: row.fee_cents,
-        reward_cents: row.reward_cents,
-        created_at: Some(timestamp(row.created_at)),
-        completed_at: row.completed_at.map(timestamp),
-    }
-}
-
-fn task_id(raw: &str) -> Result<Uuid, TrackerError> {
-    if raw.is_empty() {
-        return Err(TrackerError::InvalidArgument {
-            field: "task_id",
-            reason: "must not be empty".to_owned(),
-        });
-    }
-    Uuid::parse_str(raw).map_err(|_| TrackerError::InvalidArgument {
-        field: "task_id",
-        reason: "must be a UUID".to_owned(),
-    })
-}
-
-/// An optional idempotency key: empty means none.
-fn request_id(raw: &str) -> Result<Option<Uuid>, TrackerError> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    Uuid::parse_str(raw)
-        .map(Some)
-        .map_err(|_| TrackerError::InvalidArgument {
-            field: "request_id",
-            reason: "must be a UUID when set".to_owned(),
-        })
-}
-
-fn description(raw: &str) -> Result<Description, TrackerError> {
-    Description::parse(raw).map_err(|error| TrackerError::InvalidArgument {
-        field: "description",
-        reason: error.to_string(),
-    })
-}
-
-fn status_filter(raw: i32) -> Result<Option<&'static str>, TrackerError> {
-    match api::TaskStatus::try_from(raw) {
-        Ok(api::TaskStatus::Unspecified) => Ok(None),
-        Ok(api::TaskStatus::Open) => Ok(Some("open")),
-        Ok(api::TaskStatus::Done) => Ok(Some("done")),
-        Err(_) => Err(TrackerError::InvalidArgument {
-            field: "status",
-            reason: "must be TASK_STATUS_UNSPECIFIED, TASK_STATUS_OPEN or TASK_STATUS_DONE"
-                .to_owned(),
-        }),
-    }
 }
 
 /// A page of tasks and the token of the next.

@@ -1,12 +1,32 @@
 //! The tasks and assignments tables.
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::FromSql;
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{assignments, tasks};
+use crate::domain::TaskStatus;
+
+// A status is stored by its name; the domain type knows nothing of diesel, so its mapping lives
+// here (what `#[derive(FromSqlRow)]` would write).
+impl FromSql<Text, Pg> for TaskStatus {
+    fn from_sql(value: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        TaskStatus::parse(&text).ok_or_else(|| format!("unknown task status `{text}`").into())
+    }
+}
+
+impl Queryable<Text, Pg> for TaskStatus {
+    type Row = Self;
+
+    fn build(row: Self) -> diesel::deserialize::Result<Self> {
+        Ok(row)
+    }
+}
 
 /// One task as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,8 +40,8 @@ pub struct TaskRow {
     pub description: String,
     /// Revision of the description.
     pub description_revision: i64,
-    /// `open` or `done`.
-    pub status: String,
+    /// Open or done.
+    pub status: TaskStatus,
     /// Current assignee.
     pub assignee_id: Uuid,
     /// Creator.
@@ -44,7 +64,7 @@ pub struct NewTask<'a> {
     pub public_id: Uuid,
     /// Description.
     pub description: &'a str,
-    /// Always `open`.
+    /// Always `open` (the stored name of [`TaskStatus::Open`]).
     pub status: &'a str,
     /// First assignee.
     pub assignee_id: Uuid,
@@ -105,7 +125,7 @@ pub async fn find(conn: &mut AsyncPgConnection, public_id: Uuid) -> QueryResult<
 /// Every open task, locked in id order (so that concurrent reshuffles cannot deadlock).
 pub async fn lock_open(conn: &mut AsyncPgConnection) -> QueryResult<Vec<TaskRow>> {
     tasks::table
-        .filter(tasks::status.eq("open"))
+        .filter(tasks::status.eq(TaskStatus::Open.as_str()))
         .order(tasks::id)
         .select(TaskRow::as_select())
         .for_update()
@@ -154,7 +174,7 @@ pub async fn complete(
 ) -> QueryResult<TaskRow> {
     diesel::update(tasks::table.find(id))
         .set((
-            tasks::status.eq("done"),
+            tasks::status.eq(TaskStatus::Done.as_str()),
             tasks::completed_at.eq(completed_at),
         ))
         .returning(TaskRow::as_returning())
@@ -183,7 +203,7 @@ pub async fn set_description(
 pub async fn page(
     conn: &mut AsyncPgConnection,
     assignee: Option<Uuid>,
-    status: Option<&str>,
+    status: Option<TaskStatus>,
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<TaskRow>> {
@@ -196,7 +216,7 @@ pub async fn page(
         query = query.filter(tasks::assignee_id.eq(assignee));
     }
     if let Some(status) = status {
-        query = query.filter(tasks::status.eq(status.to_owned()));
+        query = query.filter(tasks::status.eq(status.as_str()));
     }
     if let Some(before) = before {
         query = query.filter(tasks::id.lt(before));

@@ -9,8 +9,8 @@ use std::time::Duration;
 use ates_contracts::ates::tracker::events::v1::TaskCompleted;
 use ates_contracts::routing::{self, Service, Subscription};
 use ates_messaging::{
-    AmqpSettings, Consumer, ConsumerConfig, ConsumerStats, DbPool, Handler, HandlerError, Outbox,
-    ReceivedEvent, Relay, RelayConfig, Topology,
+    Accepts, AmqpSettings, Consumer, ConsumerConfig, ConsumerStats, DbPool, Handler, HandlerError,
+    Outbox, Reads, Received, Recorder, Relay, RelayConfig, Topology,
 };
 use ates_testkit::{TestBroker, TestDatabase};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -99,7 +99,8 @@ impl Harness {
             subscription(),
             self.pool.clone(),
             self.amqp.clone(),
-            Arc::new(TestHandler),
+            Outbox::new(Service::Accounting),
+            ates_messaging::subscriber(TestHandler),
             config,
         )
     }
@@ -115,17 +116,14 @@ impl Harness {
     /// Records a completion in its own committed transaction; returns the event id.
     pub async fn record_committed(&self, task_id: &str, reward_cents: i64) -> uuid::Uuid {
         let mut conn = self.pool.get().await.unwrap();
-        let event_id = self
-            .outbox
-            .record(
-                &mut conn,
-                &completion(task_id, reward_cents),
-                chrono::Utc::now(),
-            )
+        self.outbox
+            .transaction(&mut conn, async |conn, events| {
+                events
+                    .record(conn, &completion(task_id, reward_cents), chrono::Utc::now())
+                    .await
+            })
             .await
-            .unwrap();
-        self.outbox.notify_committed();
-        event_id
+            .unwrap()
     }
 
     /// How many effects the handler recorded for a task.
@@ -210,50 +208,84 @@ async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
         .n
 }
 
-/// Records one row per applied completion (with the trace id it ran under); fails for ever on
+/// Records one row per applied completion (with the trace id of its event); fails for ever on
 /// the poison reward.
 pub struct TestHandler;
 
+/// A completion as the test handler read it, with the trace it continues.
+pub struct Completion {
+    event_id: uuid::Uuid,
+    completed: TaskCompleted,
+    trace_id: Option<String>,
+}
+
 impl Handler for TestHandler {
-    fn event_types(&self) -> &[&'static str] {
-        &["ates.tracker.events.v1.TaskCompleted"]
+    type Batch = Vec<Completion>;
+
+    fn accepts(accepts: &mut Accepts<Self>) {
+        accepts.on::<TaskCompleted>();
     }
 
-    fn handle<'a>(
+    fn apply<'a>(
         &'a self,
         conn: &'a mut AsyncPgConnection,
-        event: &'a ReceivedEvent,
+        _events: &'a Recorder,
+        batch: Vec<Completion>,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let completed: TaskCompleted = event.decode()?;
-            if completed.reward_cents == CONTENDED_REWARD_CENTS
-                && TRANSIENT_FAILURES_SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                    < TRANSIENT_FAILURES
+            for Completion {
+                event_id,
+                completed,
+                trace_id,
+            } in batch
             {
-                return Err(HandlerError::Transient(
-                    "deadlock detected (simulated)".to_owned(),
-                ));
+                if completed.reward_cents == CONTENDED_REWARD_CENTS
+                    && TRANSIENT_FAILURES_SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                        < TRANSIENT_FAILURES
+                {
+                    return Err(HandlerError::Transient(
+                        "deadlock detected (simulated)".to_owned(),
+                    ));
+                }
+                if completed.reward_cents == REFUSED_UNTIL_FIXED_REWARD_CENTS
+                    && !std::sync::atomic::AtomicBool::load(
+                        &FIXED,
+                        std::sync::atomic::Ordering::SeqCst,
+                    )
+                {
+                    return Err(HandlerError::Failed(
+                        "the test handler has a bug for this reward, until it is fixed".to_owned(),
+                    ));
+                }
+                if completed.reward_cents == POISON_REWARD_CENTS {
+                    return Err(HandlerError::Failed(
+                        "the test handler always fails on this reward".to_owned(),
+                    ));
+                }
+                diesel::sql_query("INSERT INTO test_effects (event_id, task_id, reward_cents, trace_id) VALUES ($1, $2, $3, $4)")
+                    .bind::<diesel::sql_types::Uuid, _>(event_id)
+                    .bind::<diesel::sql_types::Text, _>(&completed.task_id)
+                    .bind::<diesel::sql_types::BigInt, _>(completed.reward_cents)
+                    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(trace_id)
+                    .execute(conn)
+                    .await?;
             }
-            if completed.reward_cents == REFUSED_UNTIL_FIXED_REWARD_CENTS
-                && !std::sync::atomic::AtomicBool::load(&FIXED, std::sync::atomic::Ordering::SeqCst)
-            {
-                return Err(HandlerError::Failed(
-                    "the test handler has a bug for this reward, until it is fixed".to_owned(),
-                ));
-            }
-            if completed.reward_cents == POISON_REWARD_CENTS {
-                return Err(HandlerError::Failed(
-                    "the test handler always fails on this reward".to_owned(),
-                ));
-            }
-            diesel::sql_query("INSERT INTO test_effects (event_id, task_id, reward_cents, trace_id) VALUES ($1, $2, $3, $4)")
-                .bind::<diesel::sql_types::Uuid, _>(event.event_id)
-                .bind::<diesel::sql_types::Text, _>(&completed.task_id)
-                .bind::<diesel::sql_types::BigInt, _>(completed.reward_cents)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(ates_telemetry::current_trace_id())
-                .execute(conn)
-                .await?;
             Ok(())
         })
+    }
+}
+
+impl Reads<TaskCompleted> for TestHandler {
+    fn read(
+        &self,
+        batch: &mut Vec<Completion>,
+        event: Received<TaskCompleted>,
+    ) -> Result<(), HandlerError> {
+        batch.push(Completion {
+            event_id: event.event_id,
+            trace_id: event.cause.trace_id().map(str::to_owned),
+            completed: event.message,
+        });
+        Ok(())
     }
 }

@@ -1,0 +1,27 @@
+//! Accounting's own settings, beside the ones every service has.
+
+use ates_server::{ConfigError, env_or};
+
+use crate::domain::BusinessCalendar;
+
+/// Settings of accounting-svc.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountingConfig {
+    /// `BUSINESS_TIME_ZONE`: the zone business days are counted in, an IANA name or a fixed
+    /// offset such as `+05:17:30` (default `UTC`).
+    pub calendar: BusinessCalendar,
+}
+
+impl AccountingConfig {
+    /// Reads accounting's settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            calendar: business_calendar()?,
+        })
+    }
+}
+
+/// `BUSINESS_TIME_ZONE` as a calendar.
+pub fn business_calendar() -> Result<BusinessCalendar, ConfigError> {
+    env_or("BUSINESS_TIME_ZONE", "UTC")
+}

@@ -1,0 +1,197 @@
+//! Events accounting consumes, read into a [`Settlement`]: the tracker's task lifecycle (fees
+//! and rewards) and descriptions, and payouts' bill-zeroed events (payout entries).
+
+use ates_contracts::ates::payouts::events::v1 as payouts;
+use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_messaging::{Accepts, Cause, Handler, HandlerError, Reads, Received, Recorder};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::domain::{BusinessCalendar, Posting};
+use crate::error::AccountingError;
+use crate::operations::Settlement;
+
+/// Applies money events to the ledger, dating entries with the business calendar.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerHandler {
+    calendar: BusinessCalendar,
+}
+
+impl LedgerHandler {
+    /// A handler dating entries with `calendar`.
+    pub fn new(calendar: BusinessCalendar) -> Self {
+        Self { calendar }
+    }
+
+    fn assignment(
+        &self,
+        settlement: &mut Settlement,
+        assignment: &tracker::Assignment,
+        fallback: DateTime<Utc>,
+        cause: &Cause,
+    ) -> Result<(), HandlerError> {
+        let task = id("task_id", &assignment.task_id)?;
+        let occurred_at = instant(assignment.assigned_at.as_ref(), fallback);
+        settlement
+            .descriptions
+            .push((task, assignment.description.clone(), 0));
+        settlement.postings.push((
+            Posting::assignment_fee(
+                id("assignment_id", &assignment.assignment_id)?,
+                id("assignee_id", &assignment.assignee_id)?,
+                task,
+                positive("fee_cents", assignment.fee_cents)?,
+                occurred_at,
+                self.calendar.date_of(occurred_at),
+            ),
+            cause.clone(),
+        ));
+        Ok(())
+    }
+}
+
+fn id(field: &str, raw: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| HandlerError::Rejected(format!("{field} `{raw}` is not a UUID")))
+}
+
+fn positive(field: &str, cents: i64) -> Result<i64, HandlerError> {
+    if cents > 0 {
+        Ok(cents)
+    } else {
+        Err(HandlerError::Rejected(format!(
+            "{field} must be positive, not {cents}"
+        )))
+    }
+}
+
+/// When an event's own timestamp is missing or malformed, the envelope's time is used.
+fn instant(timestamp: Option<&prost_types::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    timestamp
+        .and_then(ates_contracts::time::instant)
+        .unwrap_or(fallback)
+}
+
+impl From<AccountingError> for HandlerError {
+    fn from(error: AccountingError) -> Self {
+        match error {
+            AccountingError::Database(error) => error.into(),
+            other => HandlerError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl Handler for LedgerHandler {
+    type Batch = Settlement;
+
+    fn accepts(accepts: &mut Accepts<Self>) {
+        accepts
+            .on::<tracker::TaskAdded>()
+            .on::<tracker::TasksReassigned>()
+            .on::<tracker::TaskCompleted>()
+            .on::<tracker::TaskDescriptionUpdated>()
+            .on::<payouts::BillZeroed>();
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        events: &'a Recorder,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { Ok(settlement.apply(conn, events).await?) })
+    }
+}
+
+impl Reads<tracker::TaskAdded> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker::TaskAdded>,
+    ) -> Result<(), HandlerError> {
+        let assignment = event
+            .message
+            .assignment
+            .ok_or_else(|| HandlerError::Rejected("TaskAdded has no assignment".to_owned()))?;
+        self.assignment(settlement, &assignment, event.occurred_at, &event.cause)
+    }
+}
+
+impl Reads<tracker::TasksReassigned> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker::TasksReassigned>,
+    ) -> Result<(), HandlerError> {
+        for assignment in &event.message.assignments {
+            self.assignment(settlement, assignment, event.occurred_at, &event.cause)?;
+        }
+        Ok(())
+    }
+}
+
+impl Reads<tracker::TaskCompleted> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker::TaskCompleted>,
+    ) -> Result<(), HandlerError> {
+        let completed = event.message;
+        let occurred_at = instant(completed.completed_at.as_ref(), event.occurred_at);
+        settlement.postings.push((
+            Posting::completion_reward(
+                id("assignee_id", &completed.assignee_id)?,
+                id("task_id", &completed.task_id)?,
+                positive("reward_cents", completed.reward_cents)?,
+                occurred_at,
+                self.calendar.date_of(occurred_at),
+            ),
+            event.cause,
+        ));
+        Ok(())
+    }
+}
+
+impl Reads<tracker::TaskDescriptionUpdated> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker::TaskDescriptionUpdated>,
+    ) -> Result<(), HandlerError> {
+        let updated = event.message;
+        let revision = i64::try_from(updated.revision).map_err(|_| {
+            HandlerError::Rejected(format!("revision {} is out of range", updated.revision))
+        })?;
+        settlement.descriptions.push((
+            id("task_id", &updated.task_id)?,
+            updated.description,
+            revision,
+        ));
+        Ok(())
+    }
+}
+
+impl Reads<payouts::BillZeroed> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<payouts::BillZeroed>,
+    ) -> Result<(), HandlerError> {
+        let zeroed = event.message;
+        let business_date = ates_calendar::parse_date(&zeroed.business_date).map_err(|error| {
+            HandlerError::Rejected(format!("business_date `{}` {error}", zeroed.business_date))
+        })?;
+        settlement.postings.push((
+            Posting::payout(
+                id("account_id", &zeroed.account_id)?,
+                positive("amount_cents", zeroed.amount_cents)?,
+                instant(zeroed.paid_at.as_ref(), event.occurred_at),
+                business_date,
+            ),
+            event.cause,
+        ));
+        Ok(())
+    }
+}

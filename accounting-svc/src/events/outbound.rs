@@ -1,0 +1,42 @@
+//! Every event accounting produces, built in one place.
+
+use ates_contracts::ates::accounting::events::v1 as events;
+use ates_contracts::time::timestamp;
+use uuid::Uuid;
+
+use crate::domain::{Kind, Posting};
+use crate::storage::ledger::BalanceRow;
+
+fn kind(kind: Kind) -> events::EntryKind {
+    match kind {
+        Kind::AssignmentFee => events::EntryKind::AssignmentFee,
+        Kind::CompletionReward => events::EntryKind::CompletionReward,
+        Kind::Payout => events::EntryKind::Payout,
+    }
+}
+
+/// `AuditLogEntryCreated` (to analytics): the employee's entry of a new posting.
+pub fn audit_log_entry_created(posting: &Posting, entry_id: Uuid) -> events::AuditLogEntryCreated {
+    events::AuditLogEntryCreated {
+        entry_id: entry_id.to_string(),
+        account_id: posting.account().to_string(),
+        task_id: posting
+            .task_id()
+            .map(|task| task.to_string())
+            .unwrap_or_default(),
+        amount_cents: posting.employee_leg().amount_cents,
+        kind: kind(posting.kind()) as i32,
+        business_date: posting.business_date().to_string(),
+        occurred_at: Some(timestamp(posting.occurred_at())),
+    }
+}
+
+/// `BillUpdated` (to payouts and analytics): an account's balance after a change.
+pub fn bill_updated(balance: &BalanceRow) -> events::BillUpdated {
+    events::BillUpdated {
+        account_id: balance.account_id.to_string(),
+        balance_cents: balance.balance_cents,
+        as_of: Some(timestamp(balance.updated_at)),
+        revision: u64::try_from(balance.entry_count).unwrap_or(0),
+    }
+}

@@ -1,0 +1,83 @@
+//! Settling money effects: postings and descriptions written in a handful of statements, with an
+//! audit-log event per new entry and a bill update per account touched.
+
+use std::collections::BTreeMap;
+
+use ates_messaging::{Cause, Recorder};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::domain::Posting;
+use crate::error::AccountingError;
+use crate::events::outbound;
+use crate::storage::ledger;
+
+/// What a batch of events carries, gathered before anything is written.
+#[derive(Debug, Default)]
+pub struct Settlement {
+    /// Money effects, each with the cause whose trace its events continue.
+    pub postings: Vec<(Posting, Cause)>,
+    /// Task descriptions: (task, text, revision; 0 when only an assignment told it).
+    pub descriptions: Vec<(Uuid, String, i64)>,
+}
+
+impl Settlement {
+    /// Writes the settlement inside the caller's transaction: descriptions, postings (each
+    /// business key once), an `AuditLogEntryCreated` per new entry and a `BillUpdated` per
+    /// account touched.
+    pub async fn apply(
+        self,
+        conn: &mut AsyncPgConnection,
+        events: &Recorder,
+    ) -> Result<(), AccountingError> {
+        let now = Utc::now();
+        ledger::remember_descriptions(conn, &self.descriptions).await?;
+        let (postings, causes): (Vec<Posting>, Vec<Cause>) = self.postings.into_iter().unzip();
+        let posted = ledger::post_all(conn, &postings).await?;
+        if posted.is_empty() {
+            return Ok(());
+        }
+        // The newest cause of each account touched: its bill update continues that trace.
+        let mut touched: BTreeMap<Uuid, &Cause> = BTreeMap::new();
+        let audit: Vec<_> = posted
+            .iter()
+            .map(|&(index, entry_id)| {
+                touched.insert(postings[index].account(), &causes[index]);
+                (
+                    outbound::audit_log_entry_created(&postings[index], entry_id),
+                    causes[index].clone(),
+                )
+            })
+            .collect();
+        events
+            .record_all(
+                conn,
+                audit
+                    .iter()
+                    .map(|(event, cause)| (event, now, cause.clone())),
+            )
+            .await?;
+        let accounts: Vec<Uuid> = touched.keys().copied().collect();
+        let bills: Vec<_> = ledger::balances_of(conn, &accounts)
+            .await?
+            .iter()
+            .map(|balance| {
+                let cause = touched
+                    .get(&balance.account_id)
+                    .map(|cause| (*cause).clone())
+                    .unwrap_or_default();
+                (outbound::bill_updated(balance), cause)
+            })
+            .collect();
+        events
+            .record_all(
+                conn,
+                bills
+                    .iter()
+                    .map(|(event, cause)| (event, now, cause.clone())),
+            )
+            .await?;
+        Ok(())
+    }
+}

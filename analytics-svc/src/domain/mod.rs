@@ -1,0 +1,1 @@
+//! analytics's rules, free of storage and transport. None yet.

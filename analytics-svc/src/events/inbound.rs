@@ -1,0 +1,1 @@
+//! Events analytics consumes. None yet.

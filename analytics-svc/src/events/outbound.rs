@@ -1,0 +1,1 @@
+//! Every event analytics produces. None yet.

@@ -1,0 +1,1 @@
+//! analytics's gRPC API and its proto conversions. Not served yet.

@@ -1,0 +1,1 @@
+//! analytics's operations: each opens its transaction and records the events it causes. None yet.

@@ -1,0 +1,1 @@
+//! analytics's tables, through diesel. None yet.

@@ -1,0 +1,1 @@
+//! bff's rules, free of storage and transport. None yet.

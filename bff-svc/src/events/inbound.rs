@@ -1,0 +1,1 @@
+//! Events bff consumes. None yet.

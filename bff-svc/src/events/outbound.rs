@@ -1,0 +1,1 @@
+//! Every event bff produces. None yet.

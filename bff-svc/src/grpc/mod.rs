@@ -1,0 +1,1 @@
+//! bff's gRPC API and its proto conversions. Not served yet.

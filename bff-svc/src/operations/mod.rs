@@ -1,0 +1,1 @@
+//! bff's operations: each opens its transaction and records the events it causes. None yet.

@@ -1,0 +1,1 @@
+//! bff's tables, through diesel. None yet.

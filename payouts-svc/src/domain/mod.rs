@@ -1,0 +1,1 @@
+//! payouts's rules, free of storage and transport. None yet.

@@ -1,0 +1,1 @@
+//! payouts's errors and their one mapping to gRPC statuses. None yet.

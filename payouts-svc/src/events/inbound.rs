@@ -1,0 +1,1 @@
+//! Events payouts consumes. None yet.

@@ -1,0 +1,4 @@
+//! Events: what payouts consumes and every event it produces.
+
+pub mod inbound;
+pub mod outbound;

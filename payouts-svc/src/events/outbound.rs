@@ -1,0 +1,1 @@
+//! Every event payouts produces. None yet.

@@ -1,0 +1,1 @@
+//! payouts's gRPC API and its proto conversions. Not served yet.

@@ -1,0 +1,1 @@
+//! payouts's tables, through diesel. None yet.

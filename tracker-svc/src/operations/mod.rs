@@ -1,0 +1,7 @@
+//! The tracker's operations: each opens its transaction, applies the domain's rules, and records
+//! the events the change causes in the same transaction.
+
+mod request_keys;
+pub mod tasks;
+
+pub use tasks::{Reshuffle, Tasks};
