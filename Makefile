@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BUF := tools/node_modules/.bin/buf
 
-.PHONY: help up down test lint fmt build bench tools proto-lint k8s-check clean-local
+.PHONY: help up down test lint fmt build bench tools k8s-check release-contracts
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,10 +17,14 @@ down: ## Stop what `make up` started (from another terminal).
 test: ## Run every test of the workspace against real PostgreSQL and RabbitMQ.
 	@bash scripts/test.sh
 
-lint: tools ## rustfmt check, clippy with warnings denied, buf lint.
+lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breaking against the released contracts.
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd proto && ../$(BUF) lint
+	cd proto && ../$(BUF) breaking --against released/contracts.binpb
+
+release-contracts: tools ## Record proto/ as the released contracts that `make lint` checks breaking changes against.
+	cd proto && ../$(BUF) build -o released/contracts.binpb
 
 fmt: ## Format the Rust code.
 	cargo fmt --all

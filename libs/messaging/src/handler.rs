@@ -167,6 +167,16 @@ pub trait QueueHandler: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
 }
 
+impl std::fmt::Debug for dyn QueueHandler {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("QueueHandler")
+            .field("name", &self.name())
+            .field("event_types", &self.event_types())
+            .finish()
+    }
+}
+
 struct Subscriber<H: Handler> {
     handler: H,
     readers: Vec<(String, Reader<H>)>,
@@ -299,5 +309,110 @@ pub fn bind_handlers(
             service: service.binary_name(),
             problems,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ates_contracts::ates::auth::events::v1 as auth;
+    use ates_contracts::ates::tracker::events::v1 as tracker;
+
+    use super::*;
+
+    /// A handler of the tracker's accounts queue that also claims to read TaskCompleted.
+    struct Overreaching;
+
+    impl Handler for Overreaching {
+        type Batch = ();
+
+        fn accepts(accepts: &mut Accepts<Self>) {
+            accepts
+                .on::<auth::AccountCreated>()
+                .on::<auth::AccountRoleChanged>()
+                .on::<tracker::TaskCompleted>();
+        }
+
+        fn apply<'a>(
+            &'a self,
+            _conn: &'a mut AsyncPgConnection,
+            _events: &'a Recorder,
+            _batch: (),
+        ) -> BoxFuture<'a, Result<(), HandlerError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    impl<E> Reads<E> for Overreaching {
+        fn read(&self, _batch: &mut (), _event: Received<E>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    /// A handler of the tracker's accounts queue that forgot AccountRoleChanged.
+    struct Forgetful;
+
+    impl Handler for Forgetful {
+        type Batch = ();
+
+        fn accepts(accepts: &mut Accepts<Self>) {
+            accepts.on::<auth::AccountCreated>();
+        }
+
+        fn apply<'a>(
+            &'a self,
+            _conn: &'a mut AsyncPgConnection,
+            _events: &'a Recorder,
+            _batch: (),
+        ) -> BoxFuture<'a, Result<(), HandlerError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    impl<E> Reads<E> for Forgetful {
+        fn read(&self, _batch: &mut (), _event: Received<E>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_handler_reading_a_type_not_routed_to_its_service_is_refused_naming_it() {
+        let mismatch = bind_handlers(Service::Tracker, &[subscriber(Overreaching)]).unwrap_err();
+        assert_eq!(mismatch.service, "tracker-svc");
+        assert_eq!(mismatch.problems.len(), 1, "{mismatch}");
+        assert!(
+            mismatch.problems[0].contains("reads ates.tracker.events.v1.TaskCompleted, which the routing table does not route to tracker-svc"),
+            "{mismatch}"
+        );
+    }
+
+    #[test]
+    fn a_queue_type_without_a_handler_is_refused_naming_it() {
+        let mismatch = bind_handlers(Service::Tracker, &[subscriber(Forgetful)]).unwrap_err();
+        assert!(
+            mismatch.problems[0].contains("but not its ates.auth.events.v1.AccountRoleChanged"),
+            "{mismatch}"
+        );
+        let nothing = bind_handlers(Service::Accounting, &[subscriber(Forgetful)]).unwrap_err();
+        assert!(
+            nothing.problems.iter().any(|problem| problem
+                .starts_with("no handler reads queue accounting.ates.tracker.task-lifecycle")),
+            "{nothing}"
+        );
+    }
+
+    #[test]
+    fn two_handlers_reading_one_type_are_refused() {
+        let mismatch = bind_handlers(
+            Service::Tracker,
+            &[subscriber(Forgetful), subscriber(Forgetful)],
+        )
+        .unwrap_err();
+        assert!(
+            mismatch
+                .problems
+                .iter()
+                .any(|problem| problem.contains("is read by more than one handler")),
+            "{mismatch}"
+        );
     }
 }

@@ -72,6 +72,18 @@ impl Process {
         }
     }
 
+    /// Stops the process with SIGTERM, as Kubernetes would, and waits until it exited; true when
+    /// it exited cleanly.
+    pub async fn stop(&self) -> bool {
+        match self.child.lock().await.take() {
+            Some(mut child) => child
+                .terminate(Duration::from_secs(15))
+                .await
+                .is_some_and(|status| status.success()),
+            None => false,
+        }
+    }
+
     /// Starts the process again (same port, database and settings) and waits until it serves.
     pub async fn restart(&self) {
         self.kill().await;
@@ -151,12 +163,23 @@ impl System {
 
     /// The system on `broker`; `auth_settings` are extra environment variables for auth-svc.
     pub async fn start_on(broker: TestBroker, auth_settings: &[(&str, &str)]) -> Self {
+        Self::start_with(broker, auth_settings, &[]).await
+    }
+
+    /// The system on `broker`; `auth_settings` are extra environment variables for auth-svc,
+    /// `settings` for every service.
+    pub async fn start_with(
+        broker: TestBroker,
+        auth_settings: &[(&str, &str)],
+        settings: &[(&str, &str)],
+    ) -> Self {
         let auth_environment: Vec<(&str, &str)> = [
             ("AUTH_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
             ("AUTH_BOOTSTRAP_ADMIN_BEAK", ADMIN_BEAK),
         ]
         .into_iter()
         .chain(auth_settings.iter().copied())
+        .chain(settings.iter().copied())
         .collect();
         let auth = start(
             "auth-svc",
@@ -171,7 +194,7 @@ impl System {
             TestDatabase::create().await.unwrap(),
             &broker,
             &auth.endpoint,
-            &[],
+            settings,
         )
         .await;
         let accounting = start(
@@ -179,7 +202,7 @@ impl System {
             TestDatabase::create().await.unwrap(),
             &broker,
             &auth.endpoint,
-            &[],
+            settings,
         )
         .await;
         Self {
