@@ -9,12 +9,10 @@ use std::time::Duration;
 
 use ates_contracts::routing::{self, Service};
 use ates_messaging::Topology;
-use lapin::options::{
-    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
+use ates_testkit::ConfirmedChannel;
+use lapin::BasicProperties;
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Confirmation};
 use system::System;
 use system::day::{self, Day};
 
@@ -23,12 +21,8 @@ async fn events_published_again_byte_for_byte_into_accountings_queues_change_not
     let seed = day::seed(20_261_127);
     let system = System::start().await;
     let topology = Topology::new(system.broker.prefix());
-    let connection = system.broker.connect().await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let producer = ConfirmedChannel::open(&system.broker).await.unwrap();
+    let channel = producer.channel();
 
     // A tap beside each of accounting's queues, bound the same way, keeps a copy of every
     // message accounting gets.
@@ -82,22 +76,7 @@ async fn events_published_again_byte_for_byte_into_accountings_queues_change_not
         }
         for (body, properties) in copies.iter().rev().flat_map(|copy| [copy, copy]) {
             // The default exchange routes by queue name: straight into accounting's queue.
-            let confirmation = channel
-                .basic_publish(
-                    "".into(),
-                    queue.clone().into(),
-                    BasicPublishOptions::default(),
-                    body,
-                    properties.clone(),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-            assert!(
-                matches!(confirmation, Confirmation::Ack(_)),
-                "{confirmation:?}"
-            );
+            producer.publish("", queue, body, properties.clone()).await;
             republished += 1;
         }
     }

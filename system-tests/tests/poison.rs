@@ -8,26 +8,20 @@ mod system;
 use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
-use ates_contracts::ates::auth::v1 as auth;
-use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::routing::{self, Service};
 use ates_messaging::{DEAD_LETTER_REASON_HEADER, Topology};
+use ates_testkit::ConfirmedChannel;
 use lapin::BasicProperties;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
-use prost::Message as _;
+use lapin::options::BasicGetOptions;
 use system::{ADMIN_BEAK, System, signed};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_still_flows() {
     let system = System::start().await;
     let topology = Topology::new(system.broker.prefix());
-    let connection = system.broker.connect().await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let producer = ConfirmedChannel::open(&system.broker).await.unwrap();
+    let channel = producer.channel();
 
     let queues: Vec<String> = [Service::Tracker, Service::Accounting]
         .into_iter()
@@ -39,33 +33,12 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
         4,
         "tracker's accounts queue and accounting's three"
     );
-    let future_version = EventEnvelope {
-        event_id: uuid::Uuid::new_v4().to_string(),
-        event_type: "ates.tracker.events.v9.TaskCompleted".to_owned(),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: 1_764_000_000,
-            nanos: 0,
-        }),
-        producer: "someone".to_owned(),
-        payload: vec![8, 1],
-        ..EventEnvelope::default()
-    }
-    .encode_to_vec();
     for queue in &queues {
-        for body in [b"\x00\x01garbage".to_vec(), future_version.clone()] {
+        for body in ates_testkit::poison() {
             // The default exchange routes by queue name: straight into the consumer's queue.
-            channel
-                .basic_publish(
-                    "".into(),
-                    queue.clone().into(),
-                    BasicPublishOptions::default(),
-                    &body,
-                    BasicProperties::default(),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
+            producer
+                .publish("", queue, &body, BasicProperties::default())
+                .await;
         }
     }
     for queue in &queues {
@@ -109,42 +82,12 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
     }
 
     // The flow still works: a worker is created, gets a task, completes it, and is paid its due.
+    let (worker, token) = system.new_worker("after@uberpopug.test").await;
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
-    let created = system
-        .auth()
-        .await
-        .create_account(signed(
-            auth::CreateAccountRequest {
-                email: "after@uberpopug.test".into(),
-                role: auth::Role::Worker as i32,
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let (worker, token) = system.sign_in(&created.beak).await;
     let mut tracker_client = system.tracker().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let task = loop {
-        match tracker_client
-            .create_task(signed(
-                tracker::CreateTaskRequest {
-                    description: "after the poison".into(),
-                    ..Default::default()
-                },
-                &admin,
-            ))
-            .await
-        {
-            Ok(response) => break response.into_inner().task.unwrap(),
-            Err(status) if tokio::time::Instant::now() < deadline => {
-                eprintln!("waiting for the tracker to learn the worker: {status:?}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(status) => panic!("the tracker never assigned the new worker: {status:?}"),
-        }
-    };
+    let task = system
+        .create_task_once_assignable(&admin, "after the poison")
+        .await;
     assert_eq!(task.assignee_id, worker);
     tracker_client
         .complete_task(signed(

@@ -10,14 +10,13 @@ mod system;
 use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
-use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::routing;
 use ates_testkit::{OtlpCollector, ReceivedSpan, TestBroker};
 use lapin::options::BasicGetOptions;
 use prost::Message as _;
-use system::{ADMIN_BEAK, System, signed};
+use system::{System, signed};
 
 /// The client's trace: one business flow.
 const TRACE_ID: &str = "5a1e5f0e7d3c4b2a9f8e7d6c5b4a3928";
@@ -52,21 +51,7 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
     )
     .await;
 
-    let (_, admin) = system.sign_in(ADMIN_BEAK).await;
-    let created = system
-        .auth()
-        .await
-        .create_account(signed(
-            auth::CreateAccountRequest {
-                email: "traced@uberpopug.test".into(),
-                role: auth::Role::Worker as i32,
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let (worker, token) = system.sign_in(&created.beak).await;
+    let (worker, token) = system.new_worker("traced@uberpopug.test").await;
 
     // The tracker learns the worker from auth's events; until then creation finds nobody.
     let mut tracker_client = system.tracker().await;

@@ -133,13 +133,7 @@ impl Applier<'_> {
                 let rows: Vec<_> = parsed
                     .iter()
                     .filter_map(|parsed_event| parsed_event.as_ref().ok())
-                    .map(|event| {
-                        (
-                            inbox_events::event_id.eq(event.raw.event_id),
-                            inbox_events::event_type.eq(&event.raw.event_type),
-                            inbox_events::queue.eq(queue),
-                        )
-                    })
+                    .map(|event| inbox_row(event, queue))
                     .collect();
                 let mut fresh: HashSet<Uuid> = if rows.is_empty() {
                     HashSet::new()
@@ -210,11 +204,7 @@ impl Applier<'_> {
                     let result = conn
                         .transaction::<bool, SavepointError, _>(async |conn| {
                             let inserted = diesel::insert_into(inbox_events::table)
-                                .values((
-                                    inbox_events::event_id.eq(event.raw.event_id),
-                                    inbox_events::event_type.eq(&event.raw.event_type),
-                                    inbox_events::queue.eq(queue),
-                                ))
+                                .values(inbox_row(event, queue))
                                 .on_conflict_do_nothing()
                                 .execute(conn)
                                 .await?;
@@ -250,6 +240,22 @@ impl Applier<'_> {
             })
             .await
     }
+}
+
+/// The columns of one inbox row.
+type InboxRow<'a> = (
+    diesel::dsl::Eq<inbox_events::event_id, Uuid>,
+    diesel::dsl::Eq<inbox_events::event_type, &'a String>,
+    diesel::dsl::Eq<inbox_events::queue, &'a str>,
+);
+
+/// The inbox row that records `event` as applied from `queue`.
+fn inbox_row<'a>(event: &'a InboundEvent, queue: &'a str) -> InboxRow<'a> {
+    (
+        inbox_events::event_id.eq(event.raw.event_id),
+        inbox_events::event_type.eq(&event.raw.event_type),
+        inbox_events::queue.eq(queue),
+    )
 }
 
 /// Why a savepoint rolled back.

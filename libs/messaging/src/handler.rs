@@ -319,64 +319,65 @@ mod tests {
 
     use super::*;
 
-    /// A handler of the tracker's accounts queue that also claims to read TaskCompleted.
-    struct Overreaching;
+    /// Which types a test handler says it reads.
+    trait Claim: Send + Sync + Sized + 'static {
+        fn claim(accepts: &mut Accepts<Claiming<Self>>);
+    }
 
-    impl Handler for Overreaching {
+    /// A handler that reads what its claim says and writes nothing.
+    struct Claiming<C>(std::marker::PhantomData<C>);
+
+    fn claiming<C: Claim>() -> Arc<dyn QueueHandler> {
+        subscriber(Claiming::<C>(std::marker::PhantomData))
+    }
+
+    impl<C: Claim> Handler for Claiming<C> {
         type Batch = ();
 
         fn accepts(accepts: &mut Accepts<Self>) {
+            C::claim(accepts);
+        }
+
+        fn apply<'a>(
+            &'a self,
+            _conn: &'a mut AsyncPgConnection,
+            _events: &'a Recorder,
+            _batch: (),
+        ) -> BoxFuture<'a, Result<(), HandlerError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    impl<C: Claim, E> Reads<E> for Claiming<C> {
+        fn read(&self, _batch: &mut (), _event: Received<E>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    /// The tracker's accounts queue, and TaskCompleted on top.
+    struct Overreaching;
+
+    impl Claim for Overreaching {
+        fn claim(accepts: &mut Accepts<Claiming<Self>>) {
             accepts
                 .on::<auth::AccountCreated>()
                 .on::<auth::AccountRoleChanged>()
                 .on::<tracker::TaskCompleted>();
         }
-
-        fn apply<'a>(
-            &'a self,
-            _conn: &'a mut AsyncPgConnection,
-            _events: &'a Recorder,
-            _batch: (),
-        ) -> BoxFuture<'a, Result<(), HandlerError>> {
-            Box::pin(async { Ok(()) })
-        }
     }
 
-    impl<E> Reads<E> for Overreaching {
-        fn read(&self, _batch: &mut (), _event: Received<E>) -> Result<(), HandlerError> {
-            Ok(())
-        }
-    }
-
-    /// A handler of the tracker's accounts queue that forgot AccountRoleChanged.
+    /// The tracker's accounts queue without AccountRoleChanged.
     struct Forgetful;
 
-    impl Handler for Forgetful {
-        type Batch = ();
-
-        fn accepts(accepts: &mut Accepts<Self>) {
+    impl Claim for Forgetful {
+        fn claim(accepts: &mut Accepts<Claiming<Self>>) {
             accepts.on::<auth::AccountCreated>();
-        }
-
-        fn apply<'a>(
-            &'a self,
-            _conn: &'a mut AsyncPgConnection,
-            _events: &'a Recorder,
-            _batch: (),
-        ) -> BoxFuture<'a, Result<(), HandlerError>> {
-            Box::pin(async { Ok(()) })
-        }
-    }
-
-    impl<E> Reads<E> for Forgetful {
-        fn read(&self, _batch: &mut (), _event: Received<E>) -> Result<(), HandlerError> {
-            Ok(())
         }
     }
 
     #[test]
     fn a_handler_reading_a_type_not_routed_to_its_service_is_refused_naming_it() {
-        let mismatch = bind_handlers(Service::Tracker, &[subscriber(Overreaching)]).unwrap_err();
+        let mismatch = bind_handlers(Service::Tracker, &[claiming::<Overreaching>()]).unwrap_err();
         assert_eq!(mismatch.service, "tracker-svc");
         assert_eq!(mismatch.problems.len(), 1, "{mismatch}");
         assert!(
@@ -387,12 +388,12 @@ mod tests {
 
     #[test]
     fn a_queue_type_without_a_handler_is_refused_naming_it() {
-        let mismatch = bind_handlers(Service::Tracker, &[subscriber(Forgetful)]).unwrap_err();
+        let mismatch = bind_handlers(Service::Tracker, &[claiming::<Forgetful>()]).unwrap_err();
         assert!(
             mismatch.problems[0].contains("but not its ates.auth.events.v1.AccountRoleChanged"),
             "{mismatch}"
         );
-        let nothing = bind_handlers(Service::Accounting, &[subscriber(Forgetful)]).unwrap_err();
+        let nothing = bind_handlers(Service::Accounting, &[claiming::<Forgetful>()]).unwrap_err();
         assert!(
             nothing.problems.iter().any(|problem| problem
                 .starts_with("no handler reads queue accounting.ates.tracker.task-lifecycle")),
@@ -404,7 +405,7 @@ mod tests {
     fn two_handlers_reading_one_type_are_refused() {
         let mismatch = bind_handlers(
             Service::Tracker,
-            &[subscriber(Forgetful), subscriber(Forgetful)],
+            &[claiming::<Forgetful>(), claiming::<Forgetful>()],
         )
         .unwrap_err();
         assert!(

@@ -249,6 +249,60 @@ impl System {
 }
 
 impl System {
+    /// The admin creates a worker with `email`; it signs in. Returns (account id, token).
+    pub async fn new_worker(&self, email: &str) -> (String, String) {
+        let (_, admin) = self.sign_in(ADMIN_BEAK).await;
+        let created = self
+            .auth()
+            .await
+            .create_account(signed(
+                auth::CreateAccountRequest {
+                    email: email.to_owned(),
+                    role: auth::Role::Worker as i32,
+                },
+                &admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        self.sign_in(&created.beak).await
+    }
+
+    /// Creates a task as `token`'s owner as soon as the tracker has learned of someone it can
+    /// assign (it learns accounts from auth's events); fails after 30 s.
+    pub async fn create_task_once_assignable(
+        &self,
+        token: &str,
+        description: &str,
+    ) -> ates_contracts::ates::tracker::v1::Task {
+        let tracker = self.tracker().await;
+        ates_testkit::eventually(Duration::from_secs(30), || {
+            let mut tracker = tracker.clone();
+            async move {
+                match tracker
+                    .create_task(signed(
+                        ates_contracts::ates::tracker::v1::CreateTaskRequest {
+                            description: description.to_owned(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await
+                {
+                    Ok(response) => response.into_inner().task,
+                    Err(status) => {
+                        eprintln!("waiting for the tracker to learn an assignee: {status:?}");
+                        None
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the tracker never assigned the task")
+    }
+}
+
+impl System {
     /// Fails naming the queue when any consumer's dead-letter queue holds a message: nothing of
     /// the day may have been set aside.
     pub async fn assert_no_dead_letters(&self, seed: u64) {
@@ -275,11 +329,4 @@ impl System {
     }
 }
 
-/// `message` with `authorization: Bearer <token>`.
-pub fn signed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+pub use ates_testkit::signed;
