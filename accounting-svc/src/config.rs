@@ -1,6 +1,6 @@
 //! Accounting's own settings, beside the ones every service has.
 
-use ates_server::{ConfigError, env_or};
+use ates_server::ConfigError;
 
 use crate::domain::BusinessCalendar;
 
@@ -16,12 +16,7 @@ impl AccountingConfig {
     /// Reads accounting's settings from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
-            calendar: business_calendar()?,
+            calendar: ates_server::business_calendar()?,
         })
     }
-}
-
-/// `BUSINESS_TIME_ZONE` as a calendar.
-pub fn business_calendar() -> Result<BusinessCalendar, ConfigError> {
-    env_or("BUSINESS_TIME_ZONE", "UTC")
 }

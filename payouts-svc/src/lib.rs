@@ -1,16 +1,15 @@
 //! aTES payouts-svc: the end-of-day close: payouts, e-mails and bill-zeroed events.
 //!
-//! Not built yet: today it is the shared skeleton every aTES service has (the edge with health
-//! and reflection, readiness, graceful shutdown, its database migrated, its queues declared),
-//! in the shape every service has, with empty modules where there is nothing yet:
-//! - `app`: the service's spec and its wiring into the shared process.
-//! - `config`: its own settings.
-//! - `domain/`: pure rules (no I/O).
-//! - `operations/`: the operations that open transactions and record events.
-//! - `storage/`: its tables.
-//! - `grpc/`: its gRPC API and proto conversions.
-//! - `events/`: events consumed (`inbound`) and produced (`outbound`).
-//! - `error`: its errors and their one mapping to gRPC statuses.
+//! The shape every aTES service has:
+//! - `app`: the service's spec and its wiring (handlers, the scheduled close, the e-mail senders).
+//! - `config`: payouts' own settings (`PAYOUTS_*`, `SMTP_URL`, `BUSINESS_TIME_ZONE`).
+//! - `domain/`: what an account is due, the close schedule, the payout e-mail, retries (no I/O).
+//! - `operations/`: closing dates (payouts, e-mails and events in one transaction per batch);
+//!   sending e-mails with a lease.
+//! - `storage/`: accounts, daily earnings, closes, payouts, e-mails.
+//! - `grpc/`: `ates.payouts.v1.PayoutsService` and its proto conversions.
+//! - `events/`: account and bill events consumed (`inbound`), `BillZeroed` produced (`outbound`).
+//! - `error`: payouts' errors and their one mapping to gRPC statuses.
 
 pub mod app;
 pub mod config;

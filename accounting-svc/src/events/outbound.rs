@@ -5,7 +5,7 @@ use ates_contracts::time::timestamp;
 use uuid::Uuid;
 
 use crate::domain::{Kind, Posting};
-use crate::storage::ledger::BalanceRow;
+use crate::storage::ledger::{BalanceRow, DateEarnings};
 
 fn kind(kind: Kind) -> events::EntryKind {
     match kind {
@@ -31,12 +31,16 @@ pub fn audit_log_entry_created(posting: &Posting, entry_id: Uuid) -> events::Aud
     }
 }
 
-/// `BillUpdated` (to payouts and analytics): an account's balance after a change.
-pub fn bill_updated(balance: &BalanceRow) -> events::BillUpdated {
+/// `BillUpdated` (to payouts and analytics): an account's balance after a change of its
+/// entries of one business date, with what it earned that date.
+pub fn bill_updated(balance: &BalanceRow, date: &DateEarnings) -> events::BillUpdated {
     events::BillUpdated {
         account_id: balance.account_id.to_string(),
         balance_cents: balance.balance_cents,
         as_of: Some(timestamp(balance.updated_at)),
         revision: u64::try_from(balance.entry_count).unwrap_or(0),
+        business_date: date.business_date.to_string(),
+        date_earned_cents: date.earned_cents,
+        date_earned_revision: u64::try_from(date.entries).unwrap_or(0),
     }
 }

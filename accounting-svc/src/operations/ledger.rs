@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ates_messaging::{Cause, Recorder};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ pub struct Settlement {
 impl Settlement {
     /// Writes the settlement inside the caller's transaction: descriptions, postings (each
     /// business key once), an `AuditLogEntryCreated` per new entry and a `BillUpdated` per
-    /// account touched.
+    /// account and business date touched.
     pub async fn apply(
         self,
         conn: &mut AsyncPgConnection,
@@ -38,12 +38,14 @@ impl Settlement {
         if posted.is_empty() {
             return Ok(());
         }
-        // The newest cause of each account touched: its bill update continues that trace.
-        let mut touched: BTreeMap<Uuid, &Cause> = BTreeMap::new();
+        // The newest cause of each account and date touched: its bill update continues that
+        // trace.
+        let mut touched: BTreeMap<(Uuid, NaiveDate), &Cause> = BTreeMap::new();
         let audit: Vec<_> = posted
             .iter()
             .map(|&(index, entry_id)| {
-                touched.insert(postings[index].account(), &causes[index]);
+                let posting = &postings[index];
+                touched.insert((posting.account(), posting.business_date()), &causes[index]);
                 (
                     outbound::audit_log_entry_created(&postings[index], entry_id),
                     causes[index].clone(),
@@ -58,18 +60,28 @@ impl Settlement {
                     .map(|(event, cause)| (event, now, cause.clone())),
             )
             .await?;
-        let accounts: Vec<Uuid> = touched.keys().copied().collect();
-        let bills: Vec<_> = ledger::balances_of(conn, &accounts)
+        let mut accounts: Vec<Uuid> = touched.keys().map(|(account, _)| *account).collect();
+        accounts.dedup();
+        let balances: BTreeMap<Uuid, ledger::BalanceRow> = ledger::balances_of(conn, &accounts)
             .await?
-            .iter()
-            .map(|balance| {
-                let cause = touched
-                    .get(&balance.account_id)
-                    .map(|cause| (*cause).clone())
-                    .unwrap_or_default();
-                (outbound::bill_updated(balance), cause)
-            })
+            .into_iter()
+            .map(|balance| (balance.account_id, balance))
             .collect();
+        let pairs: Vec<(Uuid, NaiveDate)> = touched.keys().copied().collect();
+        let mut bills = Vec::with_capacity(pairs.len());
+        for earned in ledger::date_earnings(conn, &pairs).await? {
+            let balance = balances.get(&earned.account_id).ok_or_else(|| {
+                AccountingError::Internal(format!(
+                    "account {} has entries but no balance row",
+                    earned.account_id
+                ))
+            })?;
+            let cause = touched
+                .get(&(earned.account_id, earned.business_date))
+                .map(|cause| (*cause).clone())
+                .unwrap_or_default();
+            bills.push((outbound::bill_updated(balance, &earned), cause));
+        }
         events
             .record_all(
                 conn,

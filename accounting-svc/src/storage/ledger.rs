@@ -176,6 +176,48 @@ pub async fn remember_descriptions(
     .map(drop)
 }
 
+/// What an account earned on one business date: its fee and reward entries of that date.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct DateEarnings {
+    /// The employee.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub account_id: Uuid,
+    /// The business date.
+    #[diesel(sql_type = Date)]
+    pub business_date: NaiveDate,
+    /// Sum of the fee and reward entries of that date (payouts excluded).
+    #[diesel(sql_type = BigInt)]
+    pub earned_cents: i64,
+    /// How many fee and reward entries of that date there are.
+    #[diesel(sql_type = BigInt)]
+    pub entries: i64,
+}
+
+/// What each `(account, date)` pair earned, in one statement (through the account and date
+/// index). Pairs without fee or reward entries come back with zeros.
+pub async fn date_earnings(
+    conn: &mut AsyncPgConnection,
+    pairs: &[(Uuid, NaiveDate)],
+) -> QueryResult<Vec<DateEarnings>> {
+    use diesel::sql_types::Array;
+    let accounts: Vec<Uuid> = pairs.iter().map(|(account, _)| *account).collect();
+    let dates: Vec<NaiveDate> = pairs.iter().map(|(_, date)| *date).collect();
+    diesel::sql_query(
+        "SELECT pair.account_id, pair.business_date, \
+                COALESCE(sum(e.amount_cents), 0)::bigint AS earned_cents, \
+                count(e.id)::bigint AS entries \
+         FROM unnest($1::uuid[], $2::date[]) AS pair (account_id, business_date) \
+         LEFT JOIN ledger_entries e ON e.book = 'employee' AND e.account_id = pair.account_id \
+              AND e.business_date = pair.business_date AND e.kind <> 'payout' \
+         GROUP BY pair.account_id, pair.business_date \
+         ORDER BY pair.account_id, pair.business_date",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&accounts)
+    .bind::<Array<Date>, _>(&dates)
+    .load(conn)
+    .await
+}
+
 /// The balances of these accounts.
 pub async fn balances_of(
     conn: &mut AsyncPgConnection,

@@ -254,3 +254,9 @@ mod tests {
         }
     }
 }
+
+/// `BUSINESS_TIME_ZONE`: the zone business days are counted in, an IANA name or a fixed offset
+/// such as `+05:17:30` (default `UTC`). One reading for every service that dates money.
+pub fn business_calendar() -> Result<ates_calendar::BusinessCalendar, ConfigError> {
+    env_or("BUSINESS_TIME_ZONE", "UTC")
+}

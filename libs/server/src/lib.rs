@@ -18,6 +18,7 @@
 
 mod application;
 mod config;
+mod fault;
 pub mod paging;
 mod propagation;
 mod readiness;
@@ -28,7 +29,10 @@ mod status;
 mod workers;
 
 pub use application::{Application, StartupTask};
-pub use config::{ConfigError, ServiceConfig, default_port, env_or, env_required, positive};
+pub use config::{
+    ConfigError, ServiceConfig, business_calendar, default_port, env_or, env_required, positive,
+};
+pub use fault::fault_point;
 pub use propagation::{
     CallerContext, CallerContextLayer, Propagate, PropagateLayer, propagating_channel,
 };

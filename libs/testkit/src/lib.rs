@@ -18,8 +18,10 @@ mod database;
 mod gate;
 mod grpc_web;
 mod otlp;
+pub mod payouts;
 mod process;
 mod service;
+mod smtp;
 pub mod tracker;
 
 pub use bare_loop::bare_broker_loop;
@@ -31,6 +33,7 @@ pub use grpc_web::{GrpcWebAnswer, grpc_web_call, http1, preflight};
 pub use otlp::{OtlpCollector, ReceivedSpan};
 pub use process::{ChildProcess, HealthStatus, health_status, wait_for_health};
 pub use service::{RunningService, service_config};
+pub use smtp::{ReceivedMail, SmtpMode, SmtpSink};
 
 /// `message` with `authorization: Bearer <token>`.
 #[allow(clippy::unwrap_used)]

@@ -1,1 +1,8 @@
-//! payouts's tables, through diesel. None yet.
+//! payouts' tables, through diesel.
+
+pub mod accounts;
+pub mod closes;
+pub mod earnings;
+pub mod emails;
+pub mod payouts;
+pub mod schema;

@@ -1,0 +1,204 @@
+//! Sending payout e-mails: claim one with a lease, send it outside any transaction, record the
+//! outcome only if the lease still holds. A crash between the server's acceptance and that
+//! record sends the same message (same Message-ID) once more after the lease runs out; nothing
+//! else can send an e-mail twice, and nothing can lose one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ates_messaging::DbPool;
+use chrono::Utc;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{PayoutEmail, retry_delay};
+use crate::error::PayoutsError;
+use crate::storage::emails::{self, ClaimedEmail, Sent};
+
+/// What one step of the sender did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStep {
+    /// An e-mail was accepted by the mail server.
+    Sent,
+    /// An e-mail could not be sent now; it is retried later.
+    Retrying,
+    /// An e-mail was refused for good.
+    Refused,
+    /// Nothing is due.
+    Idle,
+}
+
+/// Sends the e-mails of payouts over SMTP.
+#[derive(Clone)]
+pub struct Mailer {
+    pool: DbPool,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    domain: Arc<str>,
+    send_timeout: Duration,
+    lease: Duration,
+    retry_max: Duration,
+    waiting: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a mailer sends.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://user:password@host`, … (lettre's URL forms).
+    pub smtp_url: String,
+    /// The sender, `Name <address>`.
+    pub from: Mailbox,
+    /// The longest one send may take, connecting included.
+    pub send_timeout: Duration,
+    /// How long a claimed e-mail is reserved for its sender.
+    pub lease: Duration,
+    /// The longest wait between tries of one e-mail.
+    pub retry_max: Duration,
+    /// SMTP connections kept open.
+    pub connections: u32,
+}
+
+impl Mailer {
+    /// A mailer over payouts' pool; `waiting` wakes it when e-mails were queued.
+    pub fn new(
+        pool: DbPool,
+        settings: &MailSettings,
+        waiting: Arc<Notify>,
+    ) -> Result<Self, PayoutsError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
+            .map_err(|error| PayoutsError::Internal(format!("SMTP_URL: {error}")))?
+            .timeout(Some(settings.send_timeout))
+            .pool_config(PoolConfig::new().max_size(settings.connections.max(1)))
+            .build();
+        Ok(Self {
+            pool,
+            transport,
+            domain: Arc::from(settings.from.email.domain()),
+            from: settings.from.clone(),
+            send_timeout: settings.send_timeout,
+            lease: settings.lease,
+            retry_max: settings.retry_max,
+            waiting,
+        })
+    }
+
+    /// The domain in the Message-IDs.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Claims the next e-mail that is due, sends it and records what happened.
+    pub async fn send_next(&self) -> Result<SendStep, PayoutsError> {
+        let mut conn = ates_storage::connection(&self.pool).await?;
+        let Some(claim) = emails::claim(&mut conn, self.lease).await? else {
+            return Ok(SendStep::Idle);
+        };
+        drop(conn);
+        let sent = self.send(&claim).await;
+        if sent == Sent::Accepted {
+            ates_server::fault_point("payouts.email.after_accepted");
+        }
+        let mut conn = ates_storage::connection(&self.pool).await?;
+        if !emails::record(&mut conn, &claim, &sent).await? {
+            tracing::warn!(payout.id = %claim.payout_id, "the e-mail's lease ran out while sending; another sender has it");
+        }
+        Ok(match sent {
+            Sent::Accepted => {
+                tracing::info!(payout.id = %claim.payout_id, "payout e-mail sent");
+                SendStep::Sent
+            }
+            Sent::Later(..) => SendStep::Retrying,
+            Sent::Refused(_) => SendStep::Refused,
+        })
+    }
+
+    async fn send(&self, claim: &ClaimedEmail) -> Sent {
+        let email = PayoutEmail::compose(
+            claim.payout_id,
+            claim.amount_cents,
+            claim.business_date,
+            &self.domain,
+        );
+        let to: Mailbox = match claim.to.parse() {
+            Ok(to) => to,
+            Err(_) => {
+                tracing::error!(payout.id = %claim.payout_id, "the account's e-mail address is not one; not sending");
+                return Sent::Refused("the account's e-mail address is not valid".to_owned());
+            }
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject)
+            .message_id(Some(email.message_id))
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.body);
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => return Sent::Refused(format!("the message cannot be built: {error}")),
+        };
+        let later = |reason: String| {
+            let delay = retry_delay(
+                u32::try_from(claim.attempts).unwrap_or(u32::MAX),
+                self.retry_max,
+                rand::random::<f64>(),
+            );
+            Sent::Later(
+                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+                reason,
+            )
+        };
+        // lettre's own timeout covers the connection only: bound the whole send.
+        match tokio::time::timeout(self.send_timeout, self.transport.send(message)).await {
+            Ok(Ok(_)) => Sent::Accepted,
+            Ok(Err(error)) if error.is_permanent() => {
+                tracing::warn!(payout.id = %claim.payout_id, smtp.status = ?error.status().map(|code| code.to_string()), "the mail server refused a payout e-mail for good");
+                Sent::Refused(error.to_string())
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(payout.id = %claim.payout_id, attempt = claim.attempts, smtp.status = ?error.status().map(|code| code.to_string()), "a payout e-mail could not be sent now; it will be tried again");
+                later(error.to_string())
+            }
+            Err(_) => {
+                tracing::warn!(payout.id = %claim.payout_id, attempt = claim.attempts, "sending a payout e-mail timed out; it will be tried again");
+                later(format!(
+                    "no answer from the mail server within {} s",
+                    self.send_timeout.as_secs()
+                ))
+            }
+        }
+    }
+
+    /// Sends e-mails until `shutdown`: as long as some are due, then when woken or every second.
+    pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let step = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                step = self.send_next() => step,
+            };
+            match step {
+                Ok(SendStep::Idle) => {}
+                Ok(_) => continue,
+                Err(error) => tracing::warn!(error = %error, "payout e-mails cannot be sent now"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = self.waiting.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
