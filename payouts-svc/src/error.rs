@@ -19,7 +19,9 @@ pub enum PayoutsError {
     #[error("another close is running; try again shortly")]
     CloseRunning,
     /// More dates were never closed than one close covers.
-    #[error("more than {count} business dates from {first} were never closed; close an earlier date first")]
+    #[error(
+        "more than {count} business dates from {first} were never closed; close an earlier date first"
+    )]
     TooManyDates {
         /// The first date never closed.
         first: NaiveDate,

@@ -22,10 +22,18 @@ async fn a_close_pays_exactly_the_positive_balances_through_the_day_and_emails_e
     let (even, _, _) = payroll.popug("even", Role::Worker).await;
     let (poor, _, _) = payroll.popug("poor", Role::Worker).await;
     // rich: +20.00; busy: two tasks, +7.00 and +15.00; even: 0; poor: -15.00 (a fee alone).
-    payroll.task(rich, 1_000, during(day, 0), Some((3_000, during(day, 30)))).await;
-    payroll.task(busy, 1_500, during(day, 1), Some((2_200, during(day, 40)))).await;
-    payroll.task(busy, 1_100, during(day, 2), Some((2_600, during(day, 50)))).await;
-    payroll.task(even, 2_000, during(day, 3), Some((2_000, during(day, 60)))).await;
+    payroll
+        .task(rich, 1_000, during(day, 0), Some((3_000, during(day, 30))))
+        .await;
+    payroll
+        .task(busy, 1_500, during(day, 1), Some((2_200, during(day, 40))))
+        .await;
+    payroll
+        .task(busy, 1_100, during(day, 2), Some((2_600, during(day, 50))))
+        .await;
+    payroll
+        .task(even, 2_000, during(day, 3), Some((2_000, during(day, 60))))
+        .await;
     payroll.task(poor, 1_500, during(day, 4), None).await;
     payroll.settle().await;
 
@@ -41,7 +49,12 @@ async fn a_close_pays_exactly_the_positive_balances_through_the_day_and_emails_e
     let mut expected = vec![(rich.to_string(), 2_000), (busy.to_string(), 2_200)];
     expected.sort();
     assert_eq!(paid, expected, "exactly the positive balances");
-    assert!(closed.payouts.iter().all(|payout| payout.business_date == day.to_string()));
+    assert!(
+        closed
+            .payouts
+            .iter()
+            .all(|payout| payout.business_date == day.to_string())
+    );
 
     // One e-mail per payout, to the right address, with the amount, the date and the payout.
     let emails = payroll.wait_for_emails(2).await;
@@ -51,8 +64,15 @@ async fn a_close_pays_exactly_the_positive_balances_through_the_day_and_emails_e
         } else {
             &busy_email
         };
-        let amount = format!("${}.{:02}", payout.amount_cents / 100, payout.amount_cents % 100);
-        let to_them: Vec<_> = emails.iter().filter(|email| email.to == vec![address.clone()]).collect();
+        let amount = format!(
+            "${}.{:02}",
+            payout.amount_cents / 100,
+            payout.amount_cents % 100
+        );
+        let to_them: Vec<_> = emails
+            .iter()
+            .filter(|email| email.to == vec![address.clone()])
+            .collect();
         assert_eq!(to_them.len(), 1, "one e-mail to {address}");
         let email = to_them[0];
         let text = email.text();
@@ -74,9 +94,17 @@ async fn a_close_pays_exactly_the_positive_balances_through_the_day_and_emails_e
     .await;
     assert!(settled.is_some(), "the paid popugs' statements close at 0");
     assert_eq!(payroll.closing_balance(even, day).await.1, 0);
-    assert_eq!(payroll.closing_balance(poor, day).await.1, -1_500, "a negative balance is not paid");
+    assert_eq!(
+        payroll.closing_balance(poor, day).await.1,
+        -1_500,
+        "a negative balance is not paid"
+    );
     let next_day = day.succ_opt().unwrap();
-    assert_eq!(payroll.closing_balance(poor, next_day).await, (-1_500, -1_500), "it carries over");
+    assert_eq!(
+        payroll.closing_balance(poor, next_day).await,
+        (-1_500, -1_500),
+        "it carries over"
+    );
     assert_eq!(payroll.closing_balance(rich, next_day).await, (0, 0));
 
     // Closing again pays nobody and sends nothing.
@@ -85,14 +113,19 @@ async fn a_close_pays_exactly_the_positive_balances_through_the_day_and_emails_e
     assert!(again.payouts.is_empty());
     let listed = ates_testkit::eventually(Duration::from_secs(10), || async {
         let listed = payroll.payouts_of(day).await;
-        listed.iter().all(|payout| payout.email_sent).then_some(listed)
+        listed
+            .iter()
+            .all(|payout| payout.email_sent)
+            .then_some(listed)
     })
     .await
     .expect("every e-mail is marked sent");
     assert_eq!(listed.len(), 2);
-    assert!(listed
-        .iter()
-        .all(|payout| payout.email_status == api::EmailStatus::Sent as i32));
+    assert!(
+        listed
+            .iter()
+            .all(|payout| payout.email_status == api::EmailStatus::Sent as i32)
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(payroll.smtp.messages().len(), 2, "no second e-mail");
 }
@@ -102,25 +135,44 @@ async fn money_earned_after_midnight_or_heard_after_the_close_is_paid_at_the_nex
     let mut payroll = Payroll::start().await;
     let (day, next) = (days_ago(4), days_ago(3));
     let (popug, _, _) = payroll.popug("night-owl", Role::Worker).await;
-    payroll.task(popug, 1_000, during(day, 0), Some((3_000, during(day, 10)))).await;
+    payroll
+        .task(popug, 1_000, during(day, 0), Some((3_000, during(day, 10))))
+        .await;
     // Completed five seconds after midnight, heard before the close of `day`.
     let after_midnight = next.and_hms_opt(0, 0, 5).unwrap().and_utc();
-    payroll.task(popug, 1_200, during(day, 20), Some((3_500, after_midnight))).await;
+    payroll
+        .task(popug, 1_200, during(day, 20), Some((3_500, after_midnight)))
+        .await;
     payroll.settle().await;
 
     let closed = payroll.close(day).await;
     assert_eq!(
-        closed.payouts.iter().map(|payout| payout.amount_cents).collect::<Vec<_>>(),
+        closed
+            .payouts
+            .iter()
+            .map(|payout| payout.amount_cents)
+            .collect::<Vec<_>>(),
         vec![3_000 - 1_000 - 1_200],
         "through the day: both fees, only the reward of the day"
     );
     // An entry about `day` heard only after `day` was closed: paid at the next close.
-    payroll.task(popug, 1_000, during(day, 30), Some((2_500, during(day, 31)))).await;
+    payroll
+        .task(
+            popug,
+            1_000,
+            during(day, 30),
+            Some((2_500, during(day, 31))),
+        )
+        .await;
     payroll.settle().await;
 
     let closed_next = payroll.close(next).await;
     assert_eq!(
-        closed_next.payouts.iter().map(|payout| payout.amount_cents).collect::<Vec<_>>(),
+        closed_next
+            .payouts
+            .iter()
+            .map(|payout| payout.amount_cents)
+            .collect::<Vec<_>>(),
         vec![3_500 + (2_500 - 1_000)],
         "the reward after midnight and the late entry about the closed day"
     );
@@ -128,7 +180,10 @@ async fn money_earned_after_midnight_or_heard_after_the_close_is_paid_at_the_nex
         (payroll.closing_balance(popug, next).await.1 == 0).then_some(())
     })
     .await;
-    assert!(settled.is_some(), "the second payout brings the next day to 0");
+    assert!(
+        settled.is_some(),
+        "the second payout brings the next day to 0"
+    );
     // The late entry landed on the closed day, so that day's statement no longer closes at 0.
     assert_eq!(payroll.closing_balance(popug, day).await.1, 2_500 - 1_000);
 }
@@ -138,14 +193,35 @@ async fn dates_are_closed_in_order_and_an_admin_close_first_closes_earlier_ended
     let mut payroll = Payroll::start().await;
     let (first, second, third) = (days_ago(6), days_ago(5), days_ago(4));
     let (popug, _, _) = payroll.popug("steady", Role::Worker).await;
-    payroll.task(popug, 1_000, during(first, 0), Some((2_000, during(first, 1)))).await;
-    payroll.task(popug, 1_000, during(third, 0), Some((4_000, during(third, 1)))).await;
+    payroll
+        .task(
+            popug,
+            1_000,
+            during(first, 0),
+            Some((2_000, during(first, 1))),
+        )
+        .await;
+    payroll
+        .task(
+            popug,
+            1_000,
+            during(third, 0),
+            Some((4_000, during(third, 1))),
+        )
+        .await;
     payroll.settle().await;
 
     let closed = payroll.close(third).await;
-    assert_eq!(closed.also_closed_dates, vec![first.to_string(), second.to_string()]);
     assert_eq!(
-        closed.payouts.iter().map(|payout| payout.amount_cents).collect::<Vec<_>>(),
+        closed.also_closed_dates,
+        vec![first.to_string(), second.to_string()]
+    );
+    assert_eq!(
+        closed
+            .payouts
+            .iter()
+            .map(|payout| payout.amount_cents)
+            .collect::<Vec<_>>(),
         vec![3_000]
     );
     assert_eq!(payroll.payouts_of(first).await.len(), 1);
@@ -161,13 +237,26 @@ async fn an_email_waits_for_a_mail_server_that_is_down_and_for_an_address_nobody
     let (known, known_email, _) = payroll.popug("known", Role::Worker).await;
     // An account accounting pays but payouts has no address for yet.
     let stranger = Uuid::new_v4();
-    payroll.task(known, 1_000, during(day, 0), Some((2_000, during(day, 1)))).await;
-    payroll.task(stranger, 1_000, during(day, 2), Some((3_000, during(day, 3)))).await;
+    payroll
+        .task(known, 1_000, during(day, 0), Some((2_000, during(day, 1))))
+        .await;
+    payroll
+        .task(
+            stranger,
+            1_000,
+            during(day, 2),
+            Some((3_000, during(day, 3))),
+        )
+        .await;
     payroll.settle().await;
 
     payroll.smtp.stop().await;
     let closed = payroll.close(day).await;
-    assert_eq!(closed.payouts.len(), 2, "payouts are made while the mail server is down");
+    assert_eq!(
+        closed.payouts.len(),
+        2,
+        "payouts are made while the mail server is down"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let listed = payroll.payouts_of(day).await;
     let status_of = |account: Uuid, listed: &[api::Payout]| {
@@ -177,7 +266,10 @@ async fn an_email_waits_for_a_mail_server_that_is_down_and_for_an_address_nobody
             .map(|payout| (payout.email_status, payout.email_sent))
             .unwrap()
     };
-    assert_eq!(status_of(known, &listed), (api::EmailStatus::Pending as i32, false));
+    assert_eq!(
+        status_of(known, &listed),
+        (api::EmailStatus::Pending as i32, false)
+    );
     assert!(
         listed
             .iter()
@@ -225,7 +317,9 @@ async fn a_mail_server_that_refuses_for_good_is_shown_and_not_retried_and_try_la
     let mut payroll = Payroll::start().await;
     let day = days_ago(2);
     let (popug, _, _) = payroll.popug("bounced", Role::Worker).await;
-    payroll.task(popug, 1_000, during(day, 0), Some((2_000, during(day, 1)))).await;
+    payroll
+        .task(popug, 1_000, during(day, 0), Some((2_000, during(day, 1))))
+        .await;
     payroll.settle().await;
 
     payroll.smtp.set_mode(SmtpMode::RefuseForGood);
@@ -237,20 +331,32 @@ async fn a_mail_server_that_refuses_for_good_is_shown_and_not_retried_and_try_la
             .into_iter()
             .find(|payout| payout.email_status == api::EmailStatus::Failed as i32)
     })
-    .await
-    ;
+    .await;
     let failed = match failed {
         Some(failed) => failed,
-        None => panic!("the e-mail never failed for good: {:?}", payroll.payouts_of(day).await),
+        None => panic!(
+            "the e-mail never failed for good: {:?}",
+            payroll.payouts_of(day).await
+        ),
     };
     assert!(failed.email_error.contains("550"), "{}", failed.email_error);
     payroll.smtp.set_mode(SmtpMode::Accept);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(payroll.smtp.messages().is_empty(), "a permanent refusal is not retried");
+    assert!(
+        payroll.smtp.messages().is_empty(),
+        "a permanent refusal is not retried"
+    );
 
     // "Try later" (4xx) is retried until the server takes it.
     let second = day.succ_opt().unwrap();
-    payroll.task(popug, 1_000, during(second, 0), Some((2_000, during(second, 1)))).await;
+    payroll
+        .task(
+            popug,
+            1_000,
+            during(second, 0),
+            Some((2_000, during(second, 1))),
+        )
+        .await;
     payroll.settle().await;
     payroll.smtp.set_mode(SmtpMode::RefuseForNow);
     payroll.close(second).await;
@@ -268,7 +374,14 @@ async fn bad_input_and_disallowed_roles_are_refused_and_payouts_are_listed_a_pag
     let mut popugs = Vec::new();
     for index in 0..3 {
         let (id, _, _) = payroll.popug(&format!("paged{index}"), Role::Worker).await;
-        payroll.task(id, 1_000, during(day, index), Some((2_000, during(day, 10 + index)))).await;
+        payroll
+            .task(
+                id,
+                1_000,
+                during(day, index),
+                Some((2_000, during(day, 10 + index))),
+            )
+            .await;
         popugs.push(id);
     }
     let (_, _, worker) = payroll.popug("plain-worker", Role::Worker).await;
@@ -282,7 +395,12 @@ async fn bad_input_and_disallowed_roles_are_refused_and_payouts_are_listed_a_pag
         let mut client = client.clone();
         async move {
             client
-                .close_business_day(signed(api::CloseBusinessDayRequest { business_date: date }, &token))
+                .close_business_day(signed(
+                    api::CloseBusinessDayRequest {
+                        business_date: date,
+                    },
+                    &token,
+                ))
                 .await
                 .unwrap_err()
         }
@@ -290,16 +408,59 @@ async fn bad_input_and_disallowed_roles_are_refused_and_payouts_are_listed_a_pag
     let today = chrono::Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
     ates_testkit::assert_refusals(&[
-        ("empty date", close(String::new(), admin.clone()).await, Code::InvalidArgument, "business_date"),
-        ("loose date", close("2026-1-5".into(), admin.clone()).await, Code::InvalidArgument, "business_date"),
-        ("no such day", close("2026-02-30".into(), admin.clone()).await, Code::InvalidArgument, "business_date"),
-        ("today", close(today.to_string(), admin.clone()).await, Code::InvalidArgument, "business_date"),
-        ("the future", close(tomorrow.to_string(), admin.clone()).await, Code::InvalidArgument, "business_date"),
-        ("a worker closes", close(day.to_string(), worker.clone()).await, Code::PermissionDenied, "role"),
-        ("a manager closes", close(day.to_string(), manager.clone()).await, Code::PermissionDenied, "role"),
-        ("an accountant closes", close(day.to_string(), accountant.clone()).await, Code::PermissionDenied, "role"),
+        (
+            "empty date",
+            close(String::new(), admin.clone()).await,
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "loose date",
+            close("2026-1-5".into(), admin.clone()).await,
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "no such day",
+            close("2026-02-30".into(), admin.clone()).await,
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "today",
+            close(today.to_string(), admin.clone()).await,
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "the future",
+            close(tomorrow.to_string(), admin.clone()).await,
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "a worker closes",
+            close(day.to_string(), worker.clone()).await,
+            Code::PermissionDenied,
+            "role",
+        ),
+        (
+            "a manager closes",
+            close(day.to_string(), manager.clone()).await,
+            Code::PermissionDenied,
+            "role",
+        ),
+        (
+            "an accountant closes",
+            close(day.to_string(), accountant.clone()).await,
+            Code::PermissionDenied,
+            "role",
+        ),
     ]);
-    assert!(payroll.payouts_of(day).await.is_empty(), "nothing was closed by the refused calls");
+    assert!(
+        payroll.payouts_of(day).await.is_empty(),
+        "nothing was closed by the refused calls"
+    );
     payroll.close(day).await;
 
     // Accountants list; a page at a time, in account order.
@@ -330,30 +491,65 @@ async fn bad_input_and_disallowed_roles_are_refused_and_payouts_are_listed_a_pag
     assert_eq!(seen, expected);
     let list = |request: api::ListPayoutsRequest, token: String| {
         let mut client = client.clone();
-        async move { client.list_payouts(signed(request, &token)).await.unwrap_err() }
+        async move {
+            client
+                .list_payouts(signed(request, &token))
+                .await
+                .unwrap_err()
+        }
     };
     ates_testkit::assert_refusals(&[
         (
             "a worker lists",
-            list(api::ListPayoutsRequest { business_date: day.to_string(), ..Default::default() }, worker.clone()).await,
+            list(
+                api::ListPayoutsRequest {
+                    business_date: day.to_string(),
+                    ..Default::default()
+                },
+                worker.clone(),
+            )
+            .await,
             Code::PermissionDenied,
             "role",
         ),
         (
             "malformed date",
-            list(api::ListPayoutsRequest { business_date: "yesterday".into(), ..Default::default() }, admin.clone()).await,
+            list(
+                api::ListPayoutsRequest {
+                    business_date: "yesterday".into(),
+                    ..Default::default()
+                },
+                admin.clone(),
+            )
+            .await,
             Code::InvalidArgument,
             "business_date",
         ),
         (
             "forged token",
-            list(api::ListPayoutsRequest { business_date: day.to_string(), page_token: "AAAA".into(), ..Default::default() }, admin.clone()).await,
+            list(
+                api::ListPayoutsRequest {
+                    business_date: day.to_string(),
+                    page_token: "AAAA".into(),
+                    ..Default::default()
+                },
+                admin.clone(),
+            )
+            .await,
             Code::InvalidArgument,
             "page_token",
         ),
         (
             "page too big",
-            list(api::ListPayoutsRequest { business_date: day.to_string(), page_size: 5_000, ..Default::default() }, admin.clone()).await,
+            list(
+                api::ListPayoutsRequest {
+                    business_date: day.to_string(),
+                    page_size: 5_000,
+                    ..Default::default()
+                },
+                admin.clone(),
+            )
+            .await,
             Code::InvalidArgument,
             "page_size",
         ),

@@ -9,7 +9,10 @@ pub fn fault_point(point: &str) {
         static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
         let armed = ARMED.get_or_init(|| std::env::var("ATES_FAULT_POINT").ok());
         if armed.as_deref() == Some(point) {
-            tracing::error!(fault.point = point, "fault injection: the process dies here");
+            tracing::error!(
+                fault.point = point,
+                "fault injection: the process dies here"
+            );
             std::process::abort();
         }
     }

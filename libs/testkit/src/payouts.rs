@@ -26,10 +26,8 @@ pub const TEST_GRACE: Duration = Duration::from_secs(100 * 24 * 3600);
 /// Settings for payouts under test: UTC days, a long grace, quick e-mail retries.
 pub fn payouts_config(smtp: &SmtpSink) -> PayoutsConfig {
     let mut config = PayoutsConfig::default();
-    config.schedule = payouts_svc::domain::CloseSchedule::new(
-        ates_calendar::BusinessCalendar::utc(),
-        TEST_GRACE,
-    );
+    config.schedule =
+        payouts_svc::domain::CloseSchedule::new(ates_calendar::BusinessCalendar::utc(), TEST_GRACE);
     config.mail.smtp_url = smtp.url();
     config.mail.send_timeout = Duration::from_secs(2);
     config.mail.lease = Duration::from_secs(3);
@@ -282,11 +280,7 @@ impl Payroll {
             (messages.len() >= count).then_some(messages)
         })
         .await;
-        arrived.unwrap_or_else(|| {
-            panic!(
-                "{} of {count} e-mails arrived",
-                self.smtp.messages().len()
-            )
-        })
+        arrived
+            .unwrap_or_else(|| panic!("{} of {count} e-mails arrived", self.smtp.messages().len()))
     }
 }

@@ -37,6 +37,11 @@ impl ChildProcess {
         }
     }
 
+    /// Whether the process has exited (without waiting).
+    pub fn try_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// SIGKILLs the process group and waits for the child to exit.
     pub async fn kill(&mut self) {
         self.signal(libc::SIGKILL);

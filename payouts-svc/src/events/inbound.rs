@@ -18,7 +18,8 @@ fn account_id(raw: &str) -> Result<Uuid, HandlerError> {
 }
 
 fn revision(raw: u64) -> Result<i64, HandlerError> {
-    i64::try_from(raw).map_err(|_| HandlerError::Rejected(format!("revision {raw} is out of range")))
+    i64::try_from(raw)
+        .map_err(|_| HandlerError::Rejected(format!("revision {raw} is out of range")))
 }
 
 fn role(raw: i32) -> Result<Role, HandlerError> {

@@ -235,7 +235,10 @@ impl Closer {
                     emails::queue(conn, &paid, &message_ids, now).await?;
                     let zeroed: Vec<_> = paid.iter().map(outbound::bill_zeroed).collect();
                     events
-                        .record_all(conn, zeroed.iter().map(|event| (event, now, Cause::current())))
+                        .record_all(
+                            conn,
+                            zeroed.iter().map(|event| (event, now, Cause::current())),
+                        )
                         .await?;
                     Ok::<_, PayoutsError>(paid)
                 })

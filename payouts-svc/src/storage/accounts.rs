@@ -33,10 +33,7 @@ pub enum AccountFact {
 /// Applies facts in two statements (roles, e-mails), each value only over an older revision; of
 /// several facts about one account in `facts`, the newest of each kind wins. Accounts go in id
 /// order, so concurrent writers cannot deadlock.
-pub async fn apply(
-    conn: &mut AsyncPgConnection,
-    facts: &[AccountFact],
-) -> diesel::QueryResult<()> {
+pub async fn apply(conn: &mut AsyncPgConnection, facts: &[AccountFact]) -> diesel::QueryResult<()> {
     let mut roles: BTreeMap<Uuid, (&str, i64)> = BTreeMap::new();
     let mut emails: BTreeMap<Uuid, (&str, i64)> = BTreeMap::new();
     for fact in facts {

@@ -25,7 +25,10 @@ pub async fn record(conn: &mut AsyncPgConnection, days: &[DayEarned]) -> diesel:
     let mut newest: BTreeMap<(Uuid, NaiveDate), DayEarned> = BTreeMap::new();
     for day in days {
         let key = (day.account_id, day.business_date);
-        if newest.get(&key).is_none_or(|known| known.revision < day.revision) {
+        if newest
+            .get(&key)
+            .is_none_or(|known| known.revision < day.revision)
+        {
             newest.insert(key, *day);
         }
     }

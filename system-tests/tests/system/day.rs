@@ -120,6 +120,8 @@ fn request_id() -> String {
 
 /// [`Day::act`]: anyone creates a task.
 pub const CREATE: u32 = 0;
+/// [`Day::act`]: a popug completes one of its open tasks.
+pub const COMPLETE: u32 = 5;
 /// [`Day::act`]: the manager reshuffles.
 pub const RESHUFFLE: u32 = 4;
 /// [`Day::act`]: the manager rewrites a description.
@@ -132,6 +134,8 @@ pub struct Day {
     pub admin: String,
     pub manager: String,
     pub accountant: String,
+    /// Every account's e-mail address, by account id.
+    pub emails: BTreeMap<String, String>,
     eligible: Vec<String>,
     token_of: HashMap<String, String>,
     all_tokens: Vec<String>,
@@ -150,6 +154,7 @@ impl Day {
         let (_, admin) = system.sign_in(ADMIN_BEAK).await;
         let mut auth_client = system.auth().await;
         let mut people: Vec<(String, auth::Role, String)> = Vec::new();
+        let mut emails = BTreeMap::new();
         for (name, role) in [
             ("manager", auth::Role::Manager),
             ("accountant", auth::Role::Accountant),
@@ -170,6 +175,7 @@ impl Day {
                 .unwrap()
                 .into_inner();
             let (id, token) = system.sign_in(&created.beak).await;
+            emails.insert(id.clone(), format!("{name}@uberpopug.test"));
             people.push((id, role, token));
         }
         let mut day = Self {
@@ -177,6 +183,7 @@ impl Day {
             rng,
             manager: people[0].2.clone(),
             accountant: people[1].2.clone(),
+            emails,
             eligible: people
                 .iter()
                 .filter(|(_, role, _)| matches!(role, auth::Role::Worker | auth::Role::Accountant))
