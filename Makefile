@@ -35,7 +35,7 @@ build: ## Build every crate and binary.
 bench: ## Benchmarks: events through outbox, relay, broker and inbox vs a bare lapin loop.
 	@bash scripts/bench.sh
 
-tools: $(BUF) ## Install the command-line tools the Makefile uses (buf) into tools/node_modules.
+tools: $(BUF) ## Install the command-line tools (buf, the maildev mail catcher) into tools/node_modules.
 
 $(BUF): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error

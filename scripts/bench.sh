@@ -12,3 +12,5 @@ say "tracker: task creations at a fixed offered load vs the health check; a 100,
 cargo bench -p tracker-svc --bench tracker
 say "accounting: ledger events settled from task lifecycles vs the bare broker loop; latency at 1,000/s"
 cargo bench -p accounting-svc --bench settlement
+say "payouts: the close of a day with 10,000 accounts owed money; its e-mails to a local SMTP listener"
+cargo bench -p payouts-svc --bench close

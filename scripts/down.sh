@@ -8,4 +8,5 @@ for file in "$ATES_LOCAL"/pids/svc-*.pid; do
   say "stopping $(basename "$file" .pid | sed 's/^svc-//')-svc"
   stop_pidfile "$file"
 done
+stop_pidfile "$ATES_LOCAL/pids/maildev.pid"
 bash scripts/infra.sh stop

@@ -7,6 +7,9 @@ cd "$ATES_ROOT"
 
 SERVICES=(auth:50051 tracker:50052 accounting:50053 payouts:50054 bff:50055 analytics:50056)
 PROFILE=${PROFILE:-debug}
+# The local mail catcher: payouts e-mails go to its SMTP port, its web page shows them.
+MAIL_SMTP_PORT=${ATES_MAIL_SMTP_PORT:-1025}
+MAIL_WEB_PORT=${ATES_MAIL_WEB_PORT:-1080}
 
 if compgen -G "$ATES_LOCAL/pids/svc-*.pid" >/dev/null; then
   for file in "$ATES_LOCAL"/pids/svc-*.pid; do
@@ -23,6 +26,7 @@ stop_all() {
   for file in "$ATES_LOCAL"/pids/svc-*.pid; do
     [[ -e $file ]] && stop_pidfile "$file"
   done
+  stop_pidfile "$ATES_LOCAL/pids/maildev.pid"
   stop_infrastructure_we_started
 }
 trap stop_all EXIT
@@ -52,6 +56,16 @@ set -a
 source "$ATES_LOCAL/auth.env"
 set +a
 
+make --no-print-directory tools
+if port_open 127.0.0.1 "$MAIL_SMTP_PORT"; then
+  warn "something already listens on 127.0.0.1:$MAIL_SMTP_PORT; payouts e-mails go there (set ATES_MAIL_SMTP_PORT for another port)"
+else
+  say "starting the mail catcher (maildev) on 127.0.0.1:$MAIL_SMTP_PORT"
+  setsid tools/node_modules/.bin/maildev --ip 127.0.0.1 --smtp "$MAIL_SMTP_PORT" --web "$MAIL_WEB_PORT" \
+    >"$ATES_LOCAL/logs/maildev.log" 2>&1 &
+  echo $! >"$ATES_LOCAL/pids/maildev.pid"
+fi
+
 say "building the services ($PROFILE)"
 if [[ $PROFILE == release ]]; then cargo build --release --bins; else cargo build --bins; fi
 bin="$ATES_ROOT/target/$PROFILE"
@@ -63,6 +77,7 @@ for entry in "${SERVICES[@]}"; do
     AMQP_URL="$ATES_AMQP_URL" \
     GRPC_LISTEN_ADDR="127.0.0.1:$port" \
     AUTH_URL="http://127.0.0.1:50051" \
+    SMTP_URL="smtp://127.0.0.1:$MAIL_SMTP_PORT" \
     LOG_FORMAT=json \
     setsid "$bin/$service-svc" >"$ATES_LOCAL/logs/$service.log" 2>&1 &
   echo $! >"$ATES_LOCAL/pids/svc-$service.pid"
@@ -95,6 +110,7 @@ aTES is up.
 
   PostgreSQL      $ATES_DATABASE_ADMIN_URL
   RabbitMQ        $ATES_AMQP_URL
+  E-mails         http://127.0.0.1:$MAIL_WEB_PORT  (the mail catcher: every payout e-mail lands here)
 
 Call them with any gRPC client; reflection is on, so no proto files are needed. With buf
 (installed by 'make tools' into tools/node_modules):

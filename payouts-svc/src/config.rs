@@ -21,7 +21,7 @@ pub struct PayoutsConfig {
     /// `PAYOUTS_EMAIL_FROM`, `PAYOUTS_SMTP_TIMEOUT_SECONDS` (10), `PAYOUTS_EMAIL_LEASE_SECONDS`
     /// (60), `PAYOUTS_EMAIL_RETRY_MAX_SECONDS` (300).
     pub mail: MailSettings,
-    /// `PAYOUTS_EMAIL_SENDERS` (4): e-mails sent at once.
+    /// `PAYOUTS_EMAIL_SENDERS` (16): e-mails sent at once, each on an SMTP connection of its own.
     pub email_senders: usize,
 }
 
@@ -41,9 +41,9 @@ impl Default for PayoutsConfig {
                 send_timeout: Duration::from_secs(10),
                 lease: Duration::from_secs(60),
                 retry_max: Duration::from_secs(300),
-                connections: 4,
+                connections: 16,
             },
-            email_senders: 4,
+            email_senders: 16,
         }
     }
 }
@@ -68,7 +68,7 @@ impl PayoutsConfig {
             key: "PAYOUTS_EMAIL_FROM",
             reason: format!("must be an address like `{DEFAULT_FROM}`: {error}"),
         })?;
-        let senders = count("PAYOUTS_EMAIL_SENDERS", "4")?;
+        let senders = count("PAYOUTS_EMAIL_SENDERS", "16")?;
         let send_timeout = seconds("PAYOUTS_SMTP_TIMEOUT_SECONDS", "10")?;
         let lease = seconds("PAYOUTS_EMAIL_LEASE_SECONDS", "60")?;
         if lease <= send_timeout {

@@ -231,6 +231,12 @@ pub fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
+/// `BUSINESS_TIME_ZONE`: the zone business days are counted in, an IANA name or a fixed offset
+/// such as `+05:17:30` (default `UTC`). One reading for every service that dates money.
+pub fn business_calendar() -> Result<ates_calendar::BusinessCalendar, ConfigError> {
+    env_or("BUSINESS_TIME_ZONE", "UTC")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,10 +259,4 @@ mod tests {
             assert!(error.contains("WEB_ALLOWED_ORIGINS"), "{bad}: {error}");
         }
     }
-}
-
-/// `BUSINESS_TIME_ZONE`: the zone business days are counted in, an IANA name or a fixed offset
-/// such as `+05:17:30` (default `UTC`). One reading for every service that dates money.
-pub fn business_calendar() -> Result<ates_calendar::BusinessCalendar, ConfigError> {
-    env_or("BUSINESS_TIME_ZONE", "UTC")
 }

@@ -25,15 +25,22 @@ pub const TEST_GRACE: Duration = Duration::from_secs(100 * 24 * 3600);
 
 /// Settings for payouts under test: UTC days, a long grace, quick e-mail retries.
 pub fn payouts_config(smtp: &SmtpSink) -> PayoutsConfig {
-    let mut config = PayoutsConfig::default();
-    config.schedule =
-        payouts_svc::domain::CloseSchedule::new(ates_calendar::BusinessCalendar::utc(), TEST_GRACE);
-    config.mail.smtp_url = smtp.url();
-    config.mail.send_timeout = Duration::from_secs(2);
-    config.mail.lease = Duration::from_secs(3);
-    config.mail.retry_max = Duration::from_secs(1);
-    config.email_senders = 2;
-    config
+    let defaults = PayoutsConfig::default();
+    PayoutsConfig {
+        schedule: payouts_svc::domain::CloseSchedule::new(
+            ates_calendar::BusinessCalendar::utc(),
+            TEST_GRACE,
+        ),
+        mail: payouts_svc::operations::mail::MailSettings {
+            smtp_url: smtp.url(),
+            send_timeout: Duration::from_secs(2),
+            lease: Duration::from_secs(3),
+            retry_max: Duration::from_secs(1),
+            ..defaults.mail
+        },
+        email_senders: 2,
+        ..defaults
+    }
 }
 
 /// A date `days` before today (UTC).

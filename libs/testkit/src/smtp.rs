@@ -184,6 +184,8 @@ impl SmtpSink {
 }
 
 async fn converse(stream: tokio::net::TcpStream, peer: IpAddr, state: Arc<Mutex<State>>) {
+    // Answers go out at once, as a real mail server's do (no Nagle delay on short replies).
+    let _ = stream.set_nodelay(true);
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let mut session = SessionBuilder::new("ates-test-smtp").build(

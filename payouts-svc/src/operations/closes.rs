@@ -164,10 +164,12 @@ impl Closer {
                 });
             }
             Some(through) => through.succ_opt().unwrap_or(date),
+            // Never closed: from the first date anything was earned on. The scheduled close has
+            // nothing to do before that date; an admin's close of an earlier date is recorded.
             None => match earnings::first_date(&mut conn).await? {
-                Some(first) => first.min(date),
-                None if always => date,
-                None => {
+                Some(first) if first <= date => first,
+                _ if always => date,
+                _ => {
                     return Ok(CloseOutcome {
                         already_closed: true,
                         ..CloseOutcome::default()

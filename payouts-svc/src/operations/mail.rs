@@ -20,17 +20,25 @@ use crate::error::PayoutsError;
 use crate::storage::emails::{self, ClaimedEmail, Sent};
 
 /// What one step of the sender did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendStep {
-    /// An e-mail was accepted by the mail server.
-    Sent,
-    /// An e-mail could not be sent now; it is retried later.
-    Retrying,
-    /// An e-mail was refused for good.
-    Refused,
-    /// Nothing is due.
-    Idle,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendStep {
+    /// E-mails the mail server accepted.
+    pub sent: usize,
+    /// E-mails that could not be sent now; they are retried later.
+    pub retrying: usize,
+    /// E-mails refused for good.
+    pub refused: usize,
 }
+
+impl SendStep {
+    /// Whether nothing was due.
+    pub fn idle(&self) -> bool {
+        self.sent + self.retrying + self.refused == 0
+    }
+}
+
+/// E-mails one sender claims at a time.
+const CLAIM_BATCH: i64 = 20;
 
 /// Sends the e-mails of payouts over SMTP.
 #[derive(Clone)]
@@ -100,29 +108,41 @@ impl Mailer {
         &self.domain
     }
 
-    /// Claims the next e-mail that is due, sends it and records what happened.
+    /// Claims the e-mails that are due (a few at a time), sends them one by one and records
+    /// what happened to each. Those its lease no longer covers go back unsent.
     pub async fn send_next(&self) -> Result<SendStep, PayoutsError> {
-        let mut conn = ates_storage::connection(&self.pool).await?;
-        let Some(claim) = emails::claim(&mut conn, self.lease).await? else {
-            return Ok(SendStep::Idle);
+        let lease_ends = tokio::time::Instant::now() + self.lease;
+        let claims = {
+            let mut conn = ates_storage::connection(&self.pool).await?;
+            emails::claim(&mut conn, self.lease, CLAIM_BATCH).await?
         };
-        drop(conn);
-        let sent = self.send(&claim).await;
-        if sent == Sent::Accepted {
-            ates_server::fault_point("payouts.email.after_accepted");
-        }
-        let mut conn = ates_storage::connection(&self.pool).await?;
-        if !emails::record(&mut conn, &claim, &sent).await? {
-            tracing::warn!(payout.id = %claim.payout_id, "the e-mail's lease ran out while sending; another sender has it");
-        }
-        Ok(match sent {
-            Sent::Accepted => {
-                tracing::info!(payout.id = %claim.payout_id, "payout e-mail sent");
-                SendStep::Sent
+        let mut step = SendStep::default();
+        for (index, claim) in claims.iter().enumerate() {
+            // A send must end while the lease holds, or another sender could send it too.
+            if tokio::time::Instant::now() + self.send_timeout >= lease_ends {
+                let mut conn = ates_storage::connection(&self.pool).await?;
+                emails::release(&mut conn, &claims[index..]).await?;
+                break;
             }
-            Sent::Later(..) => SendStep::Retrying,
-            Sent::Refused(_) => SendStep::Refused,
-        })
+            // No database connection is held while the mail server is talked to.
+            let sent = self.send(claim).await;
+            if sent == Sent::Accepted {
+                ates_server::fault_point("payouts.email.after_accepted");
+            }
+            let mut conn = ates_storage::connection(&self.pool).await?;
+            if !emails::record(&mut conn, claim, &sent).await? {
+                tracing::warn!(payout.id = %claim.payout_id, "the e-mail's lease ran out while sending; another sender has it");
+            }
+            match sent {
+                Sent::Accepted => step.sent += 1,
+                Sent::Later(..) => step.retrying += 1,
+                Sent::Refused(_) => step.refused += 1,
+            }
+        }
+        if step.sent > 0 {
+            tracing::info!(sent = step.sent, "payout e-mails sent");
+        }
+        Ok(step)
     }
 
     async fn send(&self, claim: &ClaimedEmail) -> Sent {
@@ -190,7 +210,7 @@ impl Mailer {
                 step = self.send_next() => step,
             };
             match step {
-                Ok(SendStep::Idle) => {}
+                Ok(step) if step.idle() => {}
                 Ok(_) => continue,
                 Err(error) => tracing::warn!(error = %error, "payout e-mails cannot be sent now"),
             }

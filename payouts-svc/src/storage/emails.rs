@@ -58,20 +58,21 @@ pub async fn queue(
     .map(drop)
 }
 
-/// Claims the next e-mail that is due and has an address, for `lease`: other senders skip it
-/// until the lease runs out. Commits on its own (no transaction is held while sending).
+/// Claims up to `limit` e-mails that are due and have an address, for `lease`: other senders
+/// skip them until the lease runs out. Commits on its own (no transaction is held while
+/// sending).
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     lease: Duration,
-) -> diesel::QueryResult<Option<ClaimedEmail>> {
+    limit: i64,
+) -> diesel::QueryResult<Vec<ClaimedEmail>> {
     let lease_seconds = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
-    use diesel::OptionalExtension as _;
     diesel::sql_query(
         "WITH next AS ( \
              SELECT e.payout_id, a.email FROM emails e JOIN accounts a ON a.account_id = e.account_id \
              WHERE e.status = 'pending' AND e.next_attempt_at <= now() AND a.email IS NOT NULL \
                AND (e.lease_until IS NULL OR e.lease_until < now()) \
-             ORDER BY e.next_attempt_at LIMIT 1 FOR UPDATE OF e SKIP LOCKED), \
+             ORDER BY e.next_attempt_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED), \
          claimed AS ( \
              UPDATE emails SET lease_id = $1, lease_until = now() + make_interval(secs => $2), \
                     attempts = attempts + 1 \
@@ -83,9 +84,30 @@ pub async fn claim(
     )
     .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
     .bind::<BigInt, _>(lease_seconds)
-    .get_result(conn)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
     .await
-    .optional()
+}
+
+/// Gives claimed e-mails back unsent (their lease was too short for them), without counting a
+/// try.
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    claims: &[ClaimedEmail],
+) -> diesel::QueryResult<()> {
+    let Some(first) = claims.first() else {
+        return Ok(());
+    };
+    let ids: Vec<Uuid> = claims.iter().map(|claim| claim.payout_id).collect();
+    diesel::sql_query(
+        "UPDATE emails SET lease_id = NULL, lease_until = NULL, attempts = attempts - 1 \
+         WHERE payout_id = ANY($1) AND lease_id = $2",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<diesel::sql_types::Uuid, _>(first.lease_id)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// What became of a send, recorded only if the claim still holds its lease.
