@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BUF := tools/node_modules/.bin/buf
+# Contract packages not served yet: they may still change freely. A package leaves this list (and
+# `make release-contracts` records it) when the service that serves it ships.
+UNRELEASED_PROTO := ates/bff ates/analytics
 
 .PHONY: help up down test lint fmt build bench tools k8s-check release-contracts
 
@@ -21,7 +24,7 @@ lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breakin
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd proto && ../$(BUF) lint
-	cd proto && ../$(BUF) breaking --against released/contracts.binpb
+	cd proto && ../$(BUF) breaking --against released/contracts.binpb $(UNRELEASED_PROTO:%=--exclude-path %)
 
 release-contracts: tools ## Record proto/ as the released contracts that `make lint` checks breaking changes against.
 	cd proto && ../$(BUF) build -o released/contracts.binpb

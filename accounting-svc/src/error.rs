@@ -30,6 +30,15 @@ pub enum AccountingError {
     Internal(String),
 }
 
+impl From<ates_server::input::InvalidField> for AccountingError {
+    fn from(invalid: ates_server::input::InvalidField) -> Self {
+        AccountingError::InvalidArgument {
+            field: invalid.field,
+            reason: invalid.reason,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AccountingError {
     fn from(error: diesel::result::Error) -> Self {
         AccountingError::Database(error.into())

@@ -47,6 +47,15 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl From<ates_server::input::InvalidField> for AuthError {
+    fn from(invalid: ates_server::input::InvalidField) -> Self {
+        AuthError::InvalidArgument {
+            field: invalid.field,
+            reason: invalid.reason,
+        }
+    }
+}
+
 impl From<DbError> for AuthError {
     fn from(error: DbError) -> Self {
         if error.violates(EMAIL_UNIQUE) {

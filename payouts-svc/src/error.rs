@@ -36,6 +36,15 @@ pub enum PayoutsError {
     Internal(String),
 }
 
+impl From<ates_server::input::InvalidField> for PayoutsError {
+    fn from(invalid: ates_server::input::InvalidField) -> Self {
+        PayoutsError::InvalidArgument {
+            field: invalid.field,
+            reason: invalid.reason,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for PayoutsError {
     fn from(error: diesel::result::Error) -> Self {
         PayoutsError::Database(error.into())

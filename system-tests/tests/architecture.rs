@@ -78,6 +78,24 @@ fn there_is_one_folder_per_service_in_the_one_shape() {
     assert!(missing.is_empty(), "services out of shape: {missing:?}");
 }
 
+/// Whether a dependency entry names a service crate: by its key, its `package`, or its `path`.
+fn names_a_service(key: &str, entry: &toml::Value) -> bool {
+    let package = entry.get("package").and_then(toml::Value::as_str);
+    let path = entry.get("path").and_then(toml::Value::as_str);
+    [
+        Some(key),
+        package,
+        path.map(|path| path.trim_end_matches('/')),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|name| {
+        name.rsplit('/')
+            .next()
+            .is_some_and(|last| last.ends_with("-svc"))
+    })
+}
+
 #[test]
 fn no_service_crate_depends_on_another_service_crate() {
     let mut offending = Vec::new();
@@ -87,13 +105,24 @@ fn no_service_crate_depends_on_another_service_crate() {
             .parse()
             .unwrap();
         let name = manifest["package"]["name"].as_str().unwrap().to_owned();
-        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            let Some(dependencies) = manifest.get(section).and_then(toml::Value::as_table) else {
-                continue;
-            };
-            for dependency in dependencies.keys() {
-                if dependency.ends_with("-svc") {
-                    offending.push(format!("{name} [{section}] {dependency}"));
+        // Plain sections, and the same under every `[target.<cfg>]`.
+        let mut tables: Vec<(String, &toml::Table)> = vec![(String::new(), &manifest)];
+        if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
+            for (cfg, table) in targets {
+                if let Some(table) = table.as_table() {
+                    tables.push((format!("target.{cfg}."), table));
+                }
+            }
+        }
+        for (scope, table) in tables {
+            for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                let Some(dependencies) = table.get(section).and_then(toml::Value::as_table) else {
+                    continue;
+                };
+                for (dependency, entry) in dependencies {
+                    if names_a_service(dependency, entry) {
+                        offending.push(format!("{name} [{scope}{section}] {dependency}"));
+                    }
                 }
             }
         }
@@ -102,26 +131,45 @@ fn no_service_crate_depends_on_another_service_crate() {
         offending.is_empty(),
         "services depending on services: {offending:?}"
     );
+    let renamed: toml::Table = r#"x = { package = "tracker-svc" }"#.parse().unwrap();
+    assert!(
+        names_a_service("x", &renamed["x"]),
+        "renamed dependencies are seen"
+    );
+    let by_path: toml::Table = r#"x = { path = "../tracker-svc" }"#.parse().unwrap();
+    assert!(
+        names_a_service("x", &by_path["x"]),
+        "path dependencies are seen"
+    );
 }
 
-/// Crates and modules a service's `domain/` must not use: storage, transport, the broker, the
-/// runtime, the wire types, the shared process, and its own outer layers.
-const FORBIDDEN_IN_DOMAIN: &[&str] = &[
+/// Crates a service's `domain/` must not use: storage, transport, the broker, the runtime, the
+/// wire types, the shared process.
+const FORBIDDEN_CRATES: &[&str] = &[
     "diesel",
+    "diesel_async",
     "tonic",
     "lapin",
     "tokio",
     "axum",
+    "http",
+    "lettre",
     "ates_contracts",
     "ates_messaging",
     "ates_server",
     "ates_storage",
-    "crate::storage",
-    "crate::grpc",
-    "crate::events",
-    "crate::operations",
-    "crate::app",
-    "_svc::",
+    "ates_telemetry",
+];
+
+/// A service's own modules its `domain/` must not reach into.
+const OUTER_MODULES: &[&str] = &[
+    "storage",
+    "grpc",
+    "events",
+    "operations",
+    "app",
+    "config",
+    "error",
 ];
 
 fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
@@ -135,38 +183,124 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every path a file names: in `use` trees (flattened), in code, in macro invocations.
+#[derive(Default)]
+struct Paths(Vec<Vec<String>>);
+
+fn flatten(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let leaf = |prefix: &[String], last: String| {
+        let mut full = prefix.to_vec();
+        full.push(last);
+        full
+    };
+    match tree {
+        syn::UseTree::Path(path) => {
+            prefix.push(path.ident.to_string());
+            flatten(&path.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(name) => out.push(leaf(prefix, name.ident.to_string())),
+        syn::UseTree::Rename(rename) => out.push(leaf(prefix, rename.ident.to_string())),
+        syn::UseTree::Glob(_) => out.push(leaf(prefix, "*".to_owned())),
+        syn::UseTree::Group(group) => {
+            for item in &group.items {
+                flatten(item, prefix, out);
+            }
+        }
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Paths {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        flatten(&item.tree, &mut Vec::new(), &mut self.0);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.0.push(
+            path.segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect(),
+        );
+        syn::visit::visit_path(self, path);
+    }
+}
+
+/// What is wrong with `path`, named in a `domain/` file `depth` modules below the crate root
+/// (`domain/mod.rs` is 1, `domain/task.rs` 2).
+fn impure(path: &[String], depth: usize) -> Option<String> {
+    let supers = path
+        .iter()
+        .take_while(|segment| *segment == "super")
+        .count();
+    let from_root: &[String] = if supers > 0 && supers >= depth {
+        // `super` often enough to leave `domain/`: read the rest from the crate root.
+        &path[depth..]
+    } else if path.first().is_some_and(|first| first == "crate") {
+        &path[1..]
+    } else if supers > 0 {
+        return None;
+    } else {
+        let first = path.first()?.as_str();
+        return (FORBIDDEN_CRATES.contains(&first) || first.ends_with("_svc"))
+            .then(|| path.join("::"));
+    };
+    let module = from_root.first()?;
+    OUTER_MODULES
+        .contains(&module.as_str())
+        .then(|| path.join("::"))
+}
+
+/// The paths of Rust source `text` that `domain/` code `depth` deep must not name.
+fn impure_paths(text: &str, depth: usize) -> Vec<String> {
+    let syntax = syn::parse_file(text).unwrap();
+    let mut paths = Paths::default();
+    syn::visit::Visit::visit_file(&mut paths, &syntax);
+    paths
+        .0
+        .iter()
+        .filter_map(|path| impure(path, depth))
+        .collect()
+}
+
 #[test]
 fn domain_modules_import_no_storage_transport_runtime_or_other_service() {
     let mut offending = Vec::new();
     for dir in service_dirs() {
+        let domain = dir.join("src/domain");
         let mut files = Vec::new();
-        rust_files(&dir.join("src/domain"), &mut files);
+        rust_files(&domain, &mut files);
         for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for (number, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or_default();
-                for forbidden in FORBIDDEN_IN_DOMAIN {
-                    let used = code
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                        .any(|word| {
-                            word == *forbidden
-                                || word.starts_with(&format!("{forbidden}::"))
-                                || (forbidden.starts_with('_') && word.contains(forbidden))
-                        });
-                    if used {
-                        offending.push(format!(
-                            "{}:{}: {forbidden}",
-                            file.strip_prefix(workspace()).unwrap().display(),
-                            number + 1
-                        ));
-                    }
-                }
+            let relative = file.strip_prefix(&domain).unwrap();
+            let depth = relative.components().count()
+                + usize::from(file.file_name().is_some_and(|name| name != "mod.rs"));
+            for what in impure_paths(&std::fs::read_to_string(&file).unwrap(), depth) {
+                offending.push(format!(
+                    "{}: {what}",
+                    file.strip_prefix(workspace()).unwrap().display()
+                ));
             }
         }
     }
+    offending.sort();
+    offending.dedup();
     assert!(
         offending.is_empty(),
         "domain code that is not pure: {offending:?}"
+    );
+    // The check sees through groups, renames, `super` and macros.
+    assert_eq!(
+        impure_paths(
+            "use crate::{domain::x, storage::tasks as t}; use super::super::grpc::Api; \
+             use super::pricing::Prices; fn f() { tokio::spawn(async {}); diesel::sql_query!(); }",
+            2
+        ),
+        [
+            "crate::storage::tasks",
+            "super::super::grpc::Api",
+            "tokio::spawn",
+            "diesel::sql_query"
+        ]
     );
 }
 

@@ -33,6 +33,15 @@ pub enum TrackerError {
     Internal(String),
 }
 
+impl From<ates_server::input::InvalidField> for TrackerError {
+    fn from(invalid: ates_server::input::InvalidField) -> Self {
+        TrackerError::InvalidArgument {
+            field: invalid.field,
+            reason: invalid.reason,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for TrackerError {
     fn from(error: diesel::result::Error) -> Self {
         TrackerError::Database(error.into())

@@ -53,8 +53,7 @@ impl LedgerHandler {
 }
 
 fn id(field: &str, raw: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| HandlerError::Rejected(format!("{field} `{raw}` is not a UUID")))
+    ates_messaging::field_uuid(field, raw)
 }
 
 fn positive(field: &str, cents: i64) -> Result<i64, HandlerError> {

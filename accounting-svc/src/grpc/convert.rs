@@ -15,23 +15,11 @@ use crate::storage::ledger::EntryRow;
 pub(super) const MAX_RANGE_DAYS: i64 = 366;
 
 pub(super) fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AccountingError> {
-    ates_calendar::parse_date(raw).map_err(|error| AccountingError::InvalidArgument {
-        field,
-        reason: error.to_string(),
-    })
+    Ok(ates_server::input::date(field, raw)?)
 }
 
 pub(super) fn account_id(raw: &str) -> Result<Uuid, AccountingError> {
-    if raw.is_empty() {
-        return Err(AccountingError::InvalidArgument {
-            field: "account_id",
-            reason: "must not be empty".to_owned(),
-        });
-    }
-    Uuid::parse_str(raw).map_err(|_| AccountingError::InvalidArgument {
-        field: "account_id",
-        reason: "must be a UUID".to_owned(),
-    })
+    Ok(ates_server::input::required_uuid("account_id", raw)?)
 }
 
 /// An inclusive range of at most [`MAX_RANGE_DAYS`] days.
@@ -54,10 +42,7 @@ pub(super) fn range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), Acco
 }
 
 pub(super) fn page(size: i32, token: &str) -> Result<Page, AccountingError> {
-    Page::parse(size, token, 200, 1_000).map_err(|error| AccountingError::InvalidArgument {
-        field: error.field,
-        reason: error.reason,
-    })
+    Ok(Page::parse(size, token, 200, 1_000)?)
 }
 
 fn kind(raw: &str) -> api::EntryKind {

@@ -44,16 +44,7 @@ pub fn role(raw: i32) -> Result<Role, AuthError> {
 }
 
 pub fn account_id(raw: &str) -> Result<Uuid, AuthError> {
-    if raw.is_empty() {
-        return Err(AuthError::InvalidArgument {
-            field: "account_id",
-            reason: "must not be empty".to_owned(),
-        });
-    }
-    Uuid::parse_str(raw).map_err(|_| AuthError::InvalidArgument {
-        field: "account_id",
-        reason: "must be a UUID".to_owned(),
-    })
+    Ok(ates_server::input::required_uuid("account_id", raw)?)
 }
 
 pub fn email(raw: &str) -> Result<Email, AuthError> {

@@ -153,10 +153,7 @@ impl AuthService for AuthApi {
             DEFAULT_PAGE_SIZE,
             MAX_PAGE_SIZE,
         )
-        .map_err(|error| AuthError::InvalidArgument {
-            field: error.field,
-            reason: error.reason,
-        })?;
+        .map_err(AuthError::from)?;
         let mut rows = self.accounts.page(page.after, page.fetch()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.public_id);
         Ok(Response::new(api::ListAccountsResponse {

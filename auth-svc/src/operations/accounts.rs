@@ -1,8 +1,9 @@
 //! The account operations: each change commits together with the events it causes.
 
-use ates_messaging::{DbPool, Outbox};
+use ates_messaging::{Cause, DbPool, Outbox};
 use ates_token::Role;
 use chrono::Utc;
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use crate::domain::{self, Beak, BeakDigester, Email};
@@ -10,8 +11,9 @@ use crate::error::AuthError;
 use crate::events::outbound;
 use crate::storage::accounts::{self, AccountRow};
 
-/// Serialises concurrent bootstrap-admin checks of several replicas.
-const BOOTSTRAP_LOCK: i64 = 7_242_016;
+/// Serialises every change that counts admins (the bootstrap admin of several replicas, role
+/// changes of admins), so that two concurrent demotions cannot both see another admin left.
+const ADMINS_LOCK: i64 = 7_242_016;
 
 /// Accounts and their events.
 #[derive(Clone)]
@@ -61,7 +63,7 @@ impl Accounts {
         let created = self
             .outbox
             .transaction(&mut conn, async |conn, events| {
-                accounts::advisory_lock(conn, BOOTSTRAP_LOCK).await?;
+                accounts::advisory_lock(conn, ADMINS_LOCK).await?;
                 if accounts::count_admins(conn).await? > 0 {
                     return Ok::<_, AuthError>(None);
                 }
@@ -129,6 +131,7 @@ impl Accounts {
                     return Ok::<_, AuthError>((row, false));
                 }
                 let admins = if row.role() == Role::Admin {
+                    accounts::advisory_lock(conn, ADMINS_LOCK).await?;
                     accounts::count_admins(conn).await?
                 } else {
                     0
@@ -136,7 +139,12 @@ impl Accounts {
                 domain::check_role_change(row.role(), role, admins)?;
                 let row = accounts::set_role(conn, row.id, role).await?;
                 events
-                    .record(conn, &outbound::account_role_changed(&row), row.updated_at)
+                    .record(
+                        conn,
+                        &outbound::account_role_changed(&row),
+                        row.updated_at,
+                        Cause::current(),
+                    )
                     .await?;
                 Ok((row, true))
             })
@@ -165,7 +173,12 @@ impl Accounts {
                 }
                 let row = accounts::set_email(conn, row.id, email.as_str()).await?;
                 events
-                    .record(conn, &outbound::account_email_set(&row), row.updated_at)
+                    .record(
+                        conn,
+                        &outbound::account_email_set(&row),
+                        row.updated_at,
+                        Cause::current(),
+                    )
                     .await?;
                 Ok((row, true))
             })
@@ -181,15 +194,15 @@ impl Accounts {
         let beak = Beak::generate();
         let digest = self.digester.digest(beak.expose());
         let mut conn = ates_storage::connection(&self.pool).await?;
-        self.outbox
-            .transaction(&mut conn, async |conn, _events| {
-                let row = accounts::lock(conn, account_id)
-                    .await?
-                    .ok_or(AuthError::AccountNotFound)?;
-                accounts::set_beak_digest(conn, row.id, &digest).await?;
-                Ok::<_, AuthError>(())
-            })
-            .await?;
+        // No event: a beak is auth's alone.
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            let row = accounts::lock(conn, account_id)
+                .await?
+                .ok_or(AuthError::AccountNotFound)?;
+            accounts::set_beak_digest(conn, row.id, &digest).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(account.id = %account_id, "beak reissued");
         Ok(beak)
     }
@@ -203,10 +216,15 @@ async fn record_new_account(
 ) -> Result<(), AuthError> {
     let now = Utc::now();
     events
-        .record(conn, &outbound::account_created(row), now)
+        .record(conn, &outbound::account_created(row), now, Cause::current())
         .await?;
     events
-        .record(conn, &outbound::account_email_set(row), now)
+        .record(
+            conn,
+            &outbound::account_email_set(row),
+            now,
+            Cause::current(),
+        )
         .await?;
     Ok(())
 }

@@ -31,12 +31,8 @@ pub struct AccountRow {
 impl AccountRow {
     /// The role; the table's CHECK constraint allows no other values.
     pub fn role(&self) -> Role {
-        match self.role.as_str() {
-            "admin" => Role::Admin,
-            "manager" => Role::Manager,
-            "accountant" => Role::Accountant,
-            _ => Role::Worker,
-        }
+        Role::parse(&self.role)
+            .unwrap_or_else(|| unreachable!("the accounts table holds role `{}`", self.role))
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 /// The time zone business days are counted in.
@@ -113,29 +113,24 @@ impl BusinessCalendar {
         self.date_of(Utc::now())
     }
 
-    /// The instant `date` begins: its first moment in the zone (00:00, or the first time after
-    /// a daylight-saving gap that skips midnight).
+    /// The instant `date` begins: its first second in the zone (00:00, or the first moment
+    /// after a daylight-saving gap that skips midnight).
     pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
-        let mut local = date.and_time(NaiveTime::MIN);
-        // A gap is at most a few hours; step over it.
-        for _ in 0..(48 * 4) {
-            let found = match self.zone {
-                Zone::Named(zone) => zone
-                    .from_local_datetime(&local)
-                    .earliest()
-                    .map(|time| time.with_timezone(&Utc)),
-                Zone::Fixed(offset) => offset
-                    .from_local_datetime(&local)
-                    .earliest()
-                    .map(|time| time.with_timezone(&Utc)),
-            };
-            if let Some(found) = found {
-                return found;
+        // The date of an instant never goes back as time goes on, so the first second of `date`
+        // is found by bisection between a day before and a day after its midnight read as UTC.
+        let midnight = date.and_time(NaiveTime::MIN).and_utc().timestamp();
+        let (mut before, mut after) = (midnight - 27 * 3_600, midnight + 27 * 3_600);
+        let at =
+            |seconds: i64| DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        while after - before > 1 {
+            let middle = before + (after - before) / 2;
+            if self.date_of(at(middle)) >= date {
+                after = middle;
+            } else {
+                before = middle;
             }
-            local += Duration::minutes(15);
         }
-        // Unreachable for real zones; fall back to the UTC reading of midnight.
-        date.and_time(NaiveTime::MIN).and_utc()
+        at(after)
     }
 
     /// The instant `date` ends: the start of the next date.
@@ -176,6 +171,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, DateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use proptest::prelude::*;
 
     fn at(rfc3339: &str) -> DateTime<Utc> {

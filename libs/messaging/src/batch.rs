@@ -11,6 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::envelope::RawEvent;
 use crate::handler::{HandlerError, InboundEvent, QueueHandler};
 use crate::outbox::Outbox;
 use crate::schema::inbox_events;
@@ -111,7 +112,7 @@ impl Applier<'_> {
     /// failing one is set aside or retried. One outcome per delivery, in order.
     pub(crate) async fn apply(
         &self,
-        parsed: &[Result<InboundEvent, String>],
+        parsed: &[Result<RawEvent, String>],
     ) -> Result<Vec<Outcome>, BatchError> {
         let mut conn = ates_storage::connection(self.pool).await?;
         match self.all_or_nothing(&mut conn, parsed).await {
@@ -125,7 +126,7 @@ impl Applier<'_> {
     async fn all_or_nothing(
         &self,
         conn: &mut AsyncPgConnection,
-        parsed: &[Result<InboundEvent, String>],
+        parsed: &[Result<RawEvent, String>],
     ) -> Result<Vec<Outcome>, BatchError> {
         let (handler, queue) = (self.handler, self.queue);
         self.outbox
@@ -152,10 +153,10 @@ impl Applier<'_> {
                 for parsed_event in parsed {
                     match parsed_event {
                         Err(reason) => outcomes.push(Outcome::Park(reason.clone())),
-                        // `remove`, so a second copy of an event in the same batch counts as
-                        // applied.
-                        Ok(event) if fresh.remove(&event.raw.event_id) => {
-                            new_events.push(event);
+                        // `remove`, so that a second copy of an event in the same batch is
+                        // already applied.
+                        Ok(event) if fresh.remove(&event.event_id) => {
+                            new_events.push(InboundEvent::new(event, queue));
                             outcomes.push(Outcome::Applied);
                         }
                         Ok(_) => outcomes.push(Outcome::AlreadyApplied),
@@ -187,24 +188,25 @@ impl Applier<'_> {
     async fn one_by_one(
         &self,
         conn: &mut AsyncPgConnection,
-        parsed: &[Result<InboundEvent, String>],
+        parsed: &[Result<RawEvent, String>],
     ) -> Result<Vec<Outcome>, BatchError> {
         let (handler, queue) = (self.handler, self.queue);
         self.outbox
             .transaction(conn, async |conn, recorder| {
                 let mut outcomes = Vec::with_capacity(parsed.len());
                 for parsed_event in parsed {
-                    let event = match parsed_event {
-                        Ok(event) => event,
+                    let raw = match parsed_event {
+                        Ok(raw) => raw,
                         Err(reason) => {
                             outcomes.push(Outcome::Park(reason.clone()));
                             continue;
                         }
                     };
+                    let event = InboundEvent::new(raw, queue);
                     let result = conn
                         .transaction::<bool, SavepointError, _>(async |conn| {
                             let inserted = diesel::insert_into(inbox_events::table)
-                                .values(inbox_row(event, queue))
+                                .values(inbox_row(raw, queue))
                                 .on_conflict_do_nothing()
                                 .execute(conn)
                                 .await?;
@@ -212,29 +214,14 @@ impl Applier<'_> {
                                 return Ok(false);
                             }
                             handler
-                                .apply(conn, recorder, &[event])
+                                .apply(conn, recorder, std::slice::from_ref(&event))
                                 .await
                                 .map_err(SavepointError::Handler)?;
                             Ok(true)
                         })
                         .instrument(event.span.clone())
                         .await;
-                    outcomes.push(match result {
-                        Ok(true) => Outcome::Applied,
-                        Ok(false) => Outcome::AlreadyApplied,
-                        Err(SavepointError::Handler(HandlerError::Rejected(reason))) => {
-                            Outcome::Park(reason)
-                        }
-                        Err(SavepointError::Handler(HandlerError::Failed(reason))) => {
-                            Outcome::Retry(reason)
-                        }
-                        Err(SavepointError::Handler(HandlerError::Transient(reason))) => {
-                            return Err(BatchError::Transient(reason));
-                        }
-                        Err(SavepointError::Database(error)) => {
-                            return Err(BatchError::Database(error));
-                        }
-                    });
+                    outcomes.push(savepoint_outcome(result)?);
                 }
                 Ok(outcomes)
             })
@@ -250,12 +237,28 @@ type InboxRow<'a> = (
 );
 
 /// The inbox row that records `event` as applied from `queue`.
-fn inbox_row<'a>(event: &'a InboundEvent, queue: &'a str) -> InboxRow<'a> {
+fn inbox_row<'a>(event: &'a RawEvent, queue: &'a str) -> InboxRow<'a> {
     (
-        inbox_events::event_id.eq(event.raw.event_id),
-        inbox_events::event_type.eq(&event.raw.event_type),
+        inbox_events::event_id.eq(event.event_id),
+        inbox_events::event_type.eq(&event.event_type),
         inbox_events::queue.eq(queue),
     )
+}
+
+/// What one event's savepoint came to: applied (`Ok(true)`), already applied (`Ok(false)`), or
+/// the handler's refusal (parked at once), failure (retried) or transient condition (the whole
+/// batch again later), or a database failure (the whole batch again later).
+fn savepoint_outcome(result: Result<bool, SavepointError>) -> Result<Outcome, BatchError> {
+    match result {
+        Ok(true) => Ok(Outcome::Applied),
+        Ok(false) => Ok(Outcome::AlreadyApplied),
+        Err(SavepointError::Handler(HandlerError::Rejected(reason))) => Ok(Outcome::Park(reason)),
+        Err(SavepointError::Handler(HandlerError::Failed(reason))) => Ok(Outcome::Retry(reason)),
+        Err(SavepointError::Handler(HandlerError::Transient(reason))) => {
+            Err(BatchError::Transient(reason))
+        }
+        Err(SavepointError::Database(error)) => Err(BatchError::Database(error)),
+    }
 }
 
 /// Why a savepoint rolled back.
@@ -316,6 +319,34 @@ mod tests {
         assert!(matches!(
             decide(failure(), u32::MAX, POLICY),
             Action::Park(_)
+        ));
+    }
+
+    #[test]
+    fn each_savepoint_result_becomes_its_outcome_or_a_retry_of_the_batch() {
+        assert_eq!(savepoint_outcome(Ok(true)).unwrap(), Outcome::Applied);
+        assert_eq!(
+            savepoint_outcome(Ok(false)).unwrap(),
+            Outcome::AlreadyApplied
+        );
+        let handler = |error| savepoint_outcome(Err(SavepointError::Handler(error)));
+        assert_eq!(
+            handler(HandlerError::Rejected("bad".into())).unwrap(),
+            Outcome::Park("bad".into())
+        );
+        assert_eq!(
+            handler(HandlerError::Failed("boom".into())).unwrap(),
+            Outcome::Retry("boom".into())
+        );
+        assert!(matches!(
+            handler(HandlerError::Transient("deadlock".into())),
+            Err(BatchError::Transient(_))
+        ));
+        assert!(matches!(
+            savepoint_outcome(Err(SavepointError::Database(DbError::Unavailable(
+                "gone".into()
+            )))),
+            Err(BatchError::Database(_))
         ));
     }
 

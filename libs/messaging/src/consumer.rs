@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::amqp::{AmqpSettings, Backoff};
 use crate::batch::{self, Action, Applier, RetryPolicy};
 use crate::envelope::RawEvent;
-use crate::handler::{InboundEvent, QueueHandler};
+use crate::handler::QueueHandler;
 use crate::outbox::Outbox;
 use crate::publish::{Outgoing, publish_one_confirmed};
 use crate::session::{Reconnecting, SessionEnd, run_reconnecting};
@@ -132,6 +132,11 @@ impl Consumer {
         handler: Arc<dyn QueueHandler>,
         config: ConsumerConfig,
     ) -> Self {
+        assert_eq!(
+            outbox.producer(),
+            subscription.consumer,
+            "a consumer records events in its own service's outbox"
+        );
         Self {
             service: subscription.consumer,
             subscription,
@@ -267,14 +272,13 @@ impl Consumer {
         pending_requeues: &Arc<AtomicUsize>,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionEnd> {
-        // Envelope and type checks need no database. Each event gets its span here, a child of
-        // the producer's; the spans stay open until the batch is acknowledged.
-        let parsed: Vec<Result<InboundEvent, String>> = batch
+        // Envelope and type checks need no database.
+        let parsed: Vec<Result<RawEvent, String>> = batch
             .iter()
             .map(|delivery| {
                 let raw = RawEvent::parse(&delivery.data)?;
                 if self.handler.reads(&raw.event_type) {
-                    Ok(InboundEvent::new(raw, queue))
+                    Ok(raw)
                 } else {
                     Err(format!(
                         "unknown event type or schema version `{}` for queue {queue}",
@@ -318,16 +322,16 @@ impl Consumer {
         };
         let mut actions = Vec::with_capacity(batch.len());
         for (delivery, outcome) in batch.iter().zip(outcomes) {
+            let earlier_deliveries = delivery_count(delivery);
             match &outcome {
                 batch::Outcome::Applied => ConsumerStats::add(&self.stats.applied),
                 batch::Outcome::AlreadyApplied => ConsumerStats::add(&self.stats.already_applied),
-                batch::Outcome::Park(_) | batch::Outcome::Retry(_) => {}
+                batch::Outcome::Retry(reason) => {
+                    tracing::warn!(queue = %queue, attempt = earlier_deliveries + 1, reason = %reason, "an event failed");
+                }
+                batch::Outcome::Park(_) => {}
             }
-            let action = batch::decide(outcome, delivery_count(delivery), policy);
-            if let Action::Requeue(delay) = &action {
-                tracing::warn!(queue = %queue, retry_in_ms = delay.as_millis() as u64, "an event failed; it will be delivered again");
-            }
-            actions.push(action);
+            actions.push(batch::decide(outcome, earlier_deliveries, policy));
         }
         for (delivery, action) in batch.iter().zip(&actions) {
             if let Action::Park(reason) = action {

@@ -10,7 +10,7 @@ use crate::HandlerError;
 
 /// A delivery whose envelope decoded: its facts, and the payload not yet decoded.
 #[derive(Debug, Clone)]
-pub struct RawEvent {
+pub(crate) struct RawEvent {
     pub(crate) event_id: Uuid,
     pub(crate) event_type: String,
     pub(crate) occurred_at: DateTime<Utc>,
@@ -48,16 +48,6 @@ impl RawEvent {
             traceparent: envelope.traceparent,
             tracestate: envelope.tracestate,
         })
-    }
-
-    /// The event id fixed by the producer.
-    pub fn event_id(&self) -> Uuid {
-        self.event_id
-    }
-
-    /// The fully qualified type with its schema version (`ates.tracker.events.v1.TaskAdded`).
-    pub fn event_type(&self) -> &str {
-        &self.event_type
     }
 
     /// Decodes the payload as `E`; a payload that does not decode is rejected for good.

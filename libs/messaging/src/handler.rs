@@ -19,6 +19,12 @@ use futures::future::BoxFuture;
 use crate::envelope::{Cause, RawEvent, Received};
 use crate::outbox::Recorder;
 
+/// A UUID field of an event, or a rejection naming it.
+pub fn field_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, HandlerError> {
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| HandlerError::Rejected(format!("{field} `{raw}` is not a UUID")))
+}
+
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -130,17 +136,18 @@ where
     )
 }
 
-/// One event of a batch as the consumer hands it over: the delivery, the span it is applied in
-/// (a child of the producer's span, open until the batch is acknowledged) and its cause.
+/// One new event of a batch as the consumer hands it over: the delivery, the span it is applied
+/// in (a child of the producer's span) and its cause. Only events not applied before get one, so
+/// a redelivery leaves no span behind.
 #[derive(Debug)]
-pub struct InboundEvent {
-    pub(crate) raw: RawEvent,
+pub struct InboundEvent<'a> {
+    pub(crate) raw: &'a RawEvent,
     pub(crate) span: tracing::Span,
     pub(crate) cause: Cause,
 }
 
-impl InboundEvent {
-    pub(crate) fn new(raw: RawEvent, queue: &str) -> Self {
+impl<'a> InboundEvent<'a> {
+    pub(crate) fn new(raw: &'a RawEvent, queue: &str) -> Self {
         let span = raw.span(queue);
         let cause = raw.cause_within(&span);
         Self { raw, span, cause }
@@ -163,7 +170,7 @@ pub trait QueueHandler: Send + Sync + 'static {
         &'a self,
         conn: &'a mut AsyncPgConnection,
         recorder: &'a Recorder,
-        events: &'a [&'a InboundEvent],
+        events: &'a [InboundEvent<'a>],
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
 }
 
@@ -211,7 +218,7 @@ impl<H: Handler> QueueHandler for Subscriber<H> {
         &'a self,
         conn: &'a mut AsyncPgConnection,
         recorder: &'a Recorder,
-        events: &'a [&'a InboundEvent],
+        events: &'a [InboundEvent<'a>],
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let mut batch = H::Batch::default();
@@ -229,7 +236,7 @@ impl<H: Handler> QueueHandler for Subscriber<H> {
                         ))
                     })?;
                 event.span.in_scope(|| {
-                    reader(&self.handler, &mut batch, &event.raw, event.cause.clone())
+                    reader(&self.handler, &mut batch, event.raw, event.cause.clone())
                 })?;
             }
             self.handler.apply(conn, recorder, batch).await
@@ -260,7 +267,12 @@ pub fn bind_handlers(
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     for handler in handlers {
+        let mut own = BTreeSet::new();
         for event_type in handler.event_types() {
+            if !own.insert(event_type.clone()) {
+                problems.push(format!("{} registers {event_type} twice", handler.name()));
+                continue;
+            }
             let routed_here = routing::route_of(&event_type)
                 .is_some_and(|route| route.consumers.contains(&service));
             if !routed_here {

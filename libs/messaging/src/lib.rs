@@ -34,10 +34,10 @@ mod topology;
 pub use amqp::{AmqpSettings, Backoff};
 pub use ates_storage::DbPool;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, DEAD_LETTER_REASON_HEADER};
-pub use envelope::{Cause, RawEvent, Received};
+pub use envelope::{Cause, Received};
 pub use handler::{
-    Accepts, Handler, HandlerError, InboundEvent, QueueHandler, Reads, RoutingMismatch,
-    bind_handlers, subscriber,
+    Accepts, Bound, Handler, HandlerError, InboundEvent, QueueHandler, Reads, RoutingMismatch,
+    bind_handlers, field_uuid, subscriber,
 };
 pub use migrate::{MigrationError, migrate};
 pub use outbox::{Outbox, OutboxError, Recorder, TransactionWork};

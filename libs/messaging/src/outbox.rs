@@ -11,7 +11,7 @@ use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing::{self, Service};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager as _};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -58,6 +58,7 @@ pub struct Outbox {
 
 /// The work of one transaction: `async |conn, events| { ... }`. Implemented by every such async
 /// closure; named so that [`Outbox::transaction`] can require its future to be `Send`.
+#[doc(hidden)]
 pub trait TransactionWork<'r, R>:
     AsyncFnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> R
     + FnOnce(&'r mut AsyncPgConnection, &'r Recorder) -> <Self as TransactionWork<'r, R>>::Fut
@@ -100,6 +101,15 @@ impl Outbox {
         E: From<diesel::result::Error> + Send,
         R: Send,
     {
+        // The wake-up below must follow the real commit, not a savepoint's release.
+        debug_assert!(
+            matches!(
+                <AsyncPgConnection as AsyncConnection>::TransactionManager::transaction_manager_status_mut(conn)
+                    .transaction_depth(),
+                Ok(None)
+            ),
+            "Outbox::transaction inside another transaction"
+        );
         let recorder = Recorder {
             outbox: self.clone(),
             recorded: AtomicBool::new(false),
@@ -139,20 +149,20 @@ struct NewOutboxEvent {
 }
 
 impl Recorder {
-    /// Records one event caused by the current operation (its trace goes with the event) and
+    /// Records one event, continuing the trace of `cause` (in a gRPC operation
+    /// `Cause::current()`; in an event handler the cause of the event that led to it), and
     /// returns its event id.
     pub async fn record<E>(
         &self,
         conn: &mut AsyncPgConnection,
         event: &E,
         occurred_at: DateTime<Utc>,
+        cause: Cause,
     ) -> Result<Uuid, OutboxError>
     where
         E: prost::Message + prost::Name,
     {
-        let ids = self
-            .record_all(conn, [(event, occurred_at, Cause::current())])
-            .await?;
+        let ids = self.record_all(conn, [(event, occurred_at, cause)]).await?;
         Ok(ids[0])
     }
 

@@ -22,7 +22,12 @@ async fn an_event_recorded_in_a_rolled_back_transaction_is_never_published() {
         .outbox
         .transaction(&mut conn, async |conn, events| {
             events
-                .record(conn, &completion("rolled-back", 2500), chrono::Utc::now())
+                .record(
+                    conn,
+                    &completion("rolled-back", 2500),
+                    chrono::Utc::now(),
+                    ates_messaging::Cause::current(),
+                )
                 .await
                 .unwrap();
             Err::<(), _>(diesel::result::Error::RollbackTransaction)
@@ -299,7 +304,12 @@ async fn producer_and_consumer_see_one_trace_id() {
             .outbox
             .transaction(&mut conn, async |conn, events| {
                 events
-                    .record(conn, &completion("traced", 2400), chrono::Utc::now())
+                    .record(
+                        conn,
+                        &completion("traced", 2400),
+                        chrono::Utc::now(),
+                        ates_messaging::Cause::current(),
+                    )
                     .await
             })
             .await

@@ -171,13 +171,20 @@ impl ServiceConfig {
                 "HOUSEKEEPING_INTERVAL_SECONDS",
                 "3600",
             )?),
-            web_allowed_origins: origins(&env_or::<String>(
-                "WEB_ALLOWED_ORIGINS",
-                &format!(
-                    "http://127.0.0.1:{port},http://localhost:{port}",
-                    port = default_port(Service::Bff)
-                ),
-            )?)?,
+            // Only services browsers call read it; in production it must be set for them.
+            web_allowed_origins: if !spec.grpc_web {
+                Vec::new()
+            } else if production {
+                origins(&env_required::<String>("WEB_ALLOWED_ORIGINS")?)?
+            } else {
+                origins(&env_or::<String>(
+                    "WEB_ALLOWED_ORIGINS",
+                    &format!(
+                        "http://127.0.0.1:{port},http://localhost:{port}",
+                        port = default_port(Service::Bff)
+                    ),
+                )?)?
+            },
             production,
         })
     }

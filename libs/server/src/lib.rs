@@ -19,6 +19,7 @@
 mod application;
 mod config;
 mod fault;
+pub mod input;
 pub mod paging;
 mod propagation;
 mod readiness;

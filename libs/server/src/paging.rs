@@ -5,15 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-/// A bad `page_size` or `page_token`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct PagingError {
-    /// `page_size` or `page_token`.
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub reason: String,
-}
+use crate::input::InvalidField;
 
 /// One page to read: at most `limit` items after the item `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,24 +18,21 @@ pub struct Page {
 
 impl Page {
     /// Reads a request's `page_size` (0 means `default`, at most `max`) and `page_token`.
-    pub fn parse(size: i32, token: &str, default: i32, max: i32) -> Result<Self, PagingError> {
+    pub fn parse(size: i32, token: &str, default: i32, max: i32) -> Result<Self, InvalidField> {
         let size = match size {
             0 => default,
             size if (1..=max).contains(&size) => size,
             _ => {
-                return Err(PagingError {
-                    field: "page_size",
-                    reason: format!("must be between 0 and {max}"),
-                });
+                return Err(InvalidField::new(
+                    "page_size",
+                    format!("must be between 0 and {max}"),
+                ));
             }
         };
         let after = if token.is_empty() {
             None
         } else {
-            let invalid = || PagingError {
-                field: "page_token",
-                reason: "is not a token this API issued".to_owned(),
-            };
+            let invalid = || InvalidField::new("page_token", "is not a token this API issued");
             let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
             Some(Uuid::from_slice(&bytes).map_err(|_| invalid())?)
         };

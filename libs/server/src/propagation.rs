@@ -161,7 +161,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_outgoing_call_carries_the_callers_token_and_none_without_a_caller() {
+    async fn an_outgoing_call_carries_the_callers_token_and_trace_and_no_token_without_a_caller() {
         let seen = Seen::default();
         let mut server = CallerContextLayer.layer(Handler(
             PropagateLayer.layer(Downstream(std::sync::Arc::clone(&seen))),
@@ -174,6 +174,31 @@ mod tests {
         server.call(incoming).await.unwrap();
         let headers = seen.lock().unwrap().take().unwrap();
         assert_eq!(headers.get(AUTHORIZATION).unwrap(), "Bearer caller-token");
+
+        // The trace goes on: the outgoing request carries the current span's trace context.
+        {
+            use opentelemetry::trace::TracerProvider as _;
+            use tracing::Instrument as _;
+            use tracing_subscriber::layer::SubscriberExt as _;
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+            let _default = tracing::subscriber::set_default(subscriber);
+            let span = tracing::info_span!("handler");
+            let trace_id = span.in_scope(ates_telemetry::current_trace_id).unwrap();
+            let mut incoming = http::Request::new(());
+            incoming.headers_mut().insert(
+                AUTHORIZATION,
+                HeaderValue::from_static("Bearer caller-token"),
+            );
+            server.call(incoming).instrument(span).await.unwrap();
+            let headers = seen.lock().unwrap().take().unwrap();
+            let traceparent = headers["traceparent"].to_str().unwrap().to_owned();
+            assert!(
+                traceparent.contains(&trace_id),
+                "{traceparent} is not in trace {trace_id}"
+            );
+        }
 
         // Outside any incoming call there is no caller whose token could leak.
         let mut outgoing = PropagateLayer.layer(Downstream(std::sync::Arc::clone(&seen)));

@@ -107,12 +107,27 @@ impl Edge {
         let server = tonic::transport::Server::builder()
             .accept_http1(accept_http1)
             .trace_fn(move |request| {
-                let span = tracing::info_span!(
-                    "grpc request",
-                    service = service_name,
-                    rpc.method = %request.uri().path(),
-                    otel.kind = "server",
-                );
+                let span = if request
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .is_some_and(|content_type| content_type.starts_with("application/grpc"))
+                {
+                    tracing::info_span!(
+                        "grpc request",
+                        service = service_name,
+                        rpc.method = %request.uri().path(),
+                        otel.kind = "server",
+                    )
+                } else {
+                    tracing::info_span!(
+                        "http request",
+                        service = service_name,
+                        http.method = %request.method(),
+                        url.path = %request.uri().path(),
+                        otel.kind = "server",
+                    )
+                };
                 ates_telemetry::set_parent_from_headers(&span, request.headers());
                 span
             })

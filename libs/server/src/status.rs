@@ -25,3 +25,34 @@ pub fn internal_status(detail: &dyn std::fmt::Display) -> Status {
     tracing::error!(reason = %detail, "internal error");
     Status::internal("internal error")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_is_away_or_a_lost_race_is_retryable_and_nothing_leaks() {
+        let away = database_status(&DbError::Unavailable(
+            "connection refused at 10.0.0.5".into(),
+        ));
+        assert_eq!(away.code(), tonic::Code::Unavailable);
+        let raced = database_status(&DbError::Conflict("deadlock detected".into()));
+        assert_eq!(raced.code(), tonic::Code::Aborted);
+        let broken = database_status(&DbError::Other("syntax error in SELECT secret".into()));
+        assert_eq!(broken.code(), tonic::Code::Internal);
+        let constraint = database_status(&DbError::Constraint {
+            kind: ates_storage::ConstraintKind::Check,
+            constraint: Some("tasks_fee_check".into()),
+            message: "violates".into(),
+        });
+        assert_eq!(constraint.code(), tonic::Code::Internal);
+        for status in [away, raced, broken, constraint] {
+            for secret in ["10.0.0.5", "deadlock", "secret", "tasks_fee_check"] {
+                assert!(
+                    !status.message().contains(secret),
+                    "{status:?} leaks {secret}"
+                );
+            }
+        }
+    }
+}

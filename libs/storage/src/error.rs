@@ -55,17 +55,32 @@ impl DbError {
 }
 
 /// PostgreSQL's messages for conditions diesel has no kind for: a deadlock (40P01) and a lock not
-/// granted in time (55P03, `lock_timeout`).
+/// granted in time (55P03, `lock_timeout`). diesel-async does not pass SQLSTATEs on, so these are
+/// matched by message (PostgreSQL's `lc_messages` must be English, its default).
 const CONFLICT_MESSAGES: &[&str] = &[
     "deadlock detected",
     "canceling statement due to lock timeout",
     "could not obtain lock",
 ];
 
+/// PostgreSQL's messages when the server goes away or is not ready (57P01, 57P02, 57P03) or a
+/// statement ran out of time (57014).
+const UNAVAILABLE_MESSAGES: &[&str] = &[
+    "terminating connection",
+    "the database system is",
+    "canceling statement due to statement timeout",
+    "server closed the connection",
+];
+
 impl From<Error> for DbError {
     fn from(error: Error) -> Self {
         match &error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            // diesel-async reports every error without a SQLSTATE (a reset or closed socket, a
+            // server that went away mid-statement) as UnableToSendCommand.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
             | Error::BrokenTransactionManager => DbError::Unavailable(error.to_string()),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 DbError::Conflict(error.to_string())
@@ -88,6 +103,12 @@ impl From<Error> for DbError {
                         .any(|message| information.message().starts_with(message)) =>
                     {
                         DbError::Conflict(error.to_string())
+                    }
+                    _ if UNAVAILABLE_MESSAGES
+                        .iter()
+                        .any(|message| information.message().starts_with(message)) =>
+                    {
+                        DbError::Unavailable(error.to_string())
                     }
                     _ => DbError::Other(error.to_string()),
                 }
@@ -155,12 +176,25 @@ mod tests {
 
     #[test]
     fn lost_connections_and_lost_races_are_retryable_and_nothing_else_is() {
+        // What diesel-async gives for a socket the server closed.
         let closed = database(
-            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
             "connection closed",
             None,
         );
         assert!(matches!(closed, DbError::Unavailable(_)));
+        let shutdown = database(
+            DatabaseErrorKind::Unknown,
+            "terminating connection due to administrator command",
+            None,
+        );
+        assert!(matches!(shutdown, DbError::Unavailable(_)));
+        let starting = database(
+            DatabaseErrorKind::Unknown,
+            "the database system is starting up",
+            None,
+        );
+        assert!(matches!(starting, DbError::Unavailable(_)));
         assert!(DbError::from(Error::BrokenTransactionManager).is_retryable());
         let serialization = database(
             DatabaseErrorKind::SerializationFailure,
@@ -176,7 +210,14 @@ mod tests {
             None,
         );
         assert!(lock_timeout.is_retryable());
-        for error in [closed, serialization, deadlock, lock_timeout] {
+        for error in [
+            closed,
+            shutdown,
+            starting,
+            serialization,
+            deadlock,
+            lock_timeout,
+        ] {
             assert!(error.is_retryable(), "{error}");
         }
         let syntax = database(DatabaseErrorKind::Unknown, "syntax error at or near", None);

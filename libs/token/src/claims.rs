@@ -27,6 +27,19 @@ impl Role {
         Self::ALL.into_iter().find(|role| role.as_str() == raw)
     }
 
+    /// The role an account event carries (`ates.auth.events.v1.AccountRole`); `None` for an
+    /// unspecified or unknown value.
+    pub fn from_account_role(raw: i32) -> Option<Self> {
+        use ates_contracts::ates::auth::events::v1::AccountRole;
+        match AccountRole::try_from(raw).ok()? {
+            AccountRole::Admin => Some(Role::Admin),
+            AccountRole::Manager => Some(Role::Manager),
+            AccountRole::Accountant => Some(Role::Accountant),
+            AccountRole::Worker => Some(Role::Worker),
+            AccountRole::Unspecified => None,
+        }
+    }
+
     /// The claim value (`"admin"`, ...).
     pub const fn as_str(self) -> &'static str {
         match self {

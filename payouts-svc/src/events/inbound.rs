@@ -3,7 +3,7 @@
 
 use ates_contracts::ates::accounting::events::v1 as accounting;
 use ates_contracts::ates::auth::events::v1 as auth;
-use ates_messaging::{Accepts, Handler, HandlerError, Reads, Received, Recorder};
+use ates_messaging::{Accepts, Handler, HandlerError, Reads, Received, Recorder, field_uuid};
 use ates_token::Role;
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
@@ -13,8 +13,7 @@ use crate::storage::accounts::{self, AccountFact};
 use crate::storage::earnings::{self, DayEarned};
 
 fn account_id(raw: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| HandlerError::Rejected(format!("account_id `{raw}` is not a UUID")))
+    field_uuid("account_id", raw)
 }
 
 fn revision(raw: u64) -> Result<i64, HandlerError> {
@@ -23,13 +22,8 @@ fn revision(raw: u64) -> Result<i64, HandlerError> {
 }
 
 fn role(raw: i32) -> Result<Role, HandlerError> {
-    match auth::AccountRole::try_from(raw) {
-        Ok(auth::AccountRole::Admin) => Ok(Role::Admin),
-        Ok(auth::AccountRole::Manager) => Ok(Role::Manager),
-        Ok(auth::AccountRole::Accountant) => Ok(Role::Accountant),
-        Ok(auth::AccountRole::Worker) => Ok(Role::Worker),
-        _ => Err(HandlerError::Rejected(format!("role {raw} is not a role"))),
-    }
+    Role::from_account_role(raw)
+        .ok_or_else(|| HandlerError::Rejected(format!("role {raw} is not a role")))
 }
 
 /// Keeps payouts' copy of accounts: whom to e-mail.

@@ -10,23 +10,11 @@ use crate::error::PayoutsError;
 use crate::storage::payouts::{PayoutRow, PayoutView};
 
 pub(super) fn business_date(raw: &str) -> Result<NaiveDate, PayoutsError> {
-    if raw.is_empty() {
-        return Err(PayoutsError::InvalidArgument {
-            field: "business_date",
-            reason: "must not be empty".to_owned(),
-        });
-    }
-    ates_calendar::parse_date(raw).map_err(|error| PayoutsError::InvalidArgument {
-        field: "business_date",
-        reason: error.to_string(),
-    })
+    Ok(ates_server::input::date("business_date", raw)?)
 }
 
 pub(super) fn page(size: i32, token: &str) -> Result<Page, PayoutsError> {
-    Page::parse(size, token, 200, 1_000).map_err(|error| PayoutsError::InvalidArgument {
-        field: error.field,
-        reason: error.reason,
-    })
+    Ok(Page::parse(size, token, 200, 1_000)?)
 }
 
 fn base(payout: &PayoutRow) -> api::Payout {

@@ -24,9 +24,13 @@ pub fn pick_assignee<R: Rng + ?Sized>(eligible: &[Uuid], rng: &mut R) -> Option<
     Some(eligible[rng.random_range(0..eligible.len())])
 }
 
+/// The roles that manage tasks: they reshuffle, list every task, change any description, and
+/// are never assigned tasks.
+pub const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
+
 /// Whether an account with `role` may be assigned tasks: anyone but managers and admins.
 pub fn is_eligible(role: Role) -> bool {
-    !matches!(role, Role::Manager | Role::Admin)
+    !MANAGERS.contains(&role)
 }
 
 /// The roles whose accounts may be assigned tasks.

@@ -66,7 +66,7 @@ pub fn check_description_change(
     caller: Uuid,
     role: Role,
 ) -> Result<(), DescriptionChangeRefused> {
-    if caller == creator || matches!(role, Role::Manager | Role::Admin) {
+    if caller == creator || super::MANAGERS.contains(&role) {
         Ok(())
     } else {
         Err(DescriptionChangeRefused)

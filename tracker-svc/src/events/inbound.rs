@@ -1,11 +1,10 @@
 //! Events the tracker consumes: auth's account events, for its copy of who may be assigned.
 
 use ates_contracts::ates::auth::events::v1 as auth;
-use ates_messaging::{Accepts, Handler, HandlerError, Reads, Received, Recorder};
+use ates_messaging::{Accepts, Handler, HandlerError, Reads, Received, Recorder, field_uuid};
 use ates_token::Role;
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
-use uuid::Uuid;
 
 use crate::storage::accounts::{self, AccountRole};
 
@@ -14,22 +13,11 @@ use crate::storage::accounts::{self, AccountRole};
 #[derive(Debug, Clone, Copy)]
 pub struct AccountsHandler;
 
-fn role(raw: i32) -> Result<Role, HandlerError> {
-    match auth::AccountRole::try_from(raw) {
-        Ok(auth::AccountRole::Admin) => Ok(Role::Admin),
-        Ok(auth::AccountRole::Manager) => Ok(Role::Manager),
-        Ok(auth::AccountRole::Accountant) => Ok(Role::Accountant),
-        Ok(auth::AccountRole::Worker) => Ok(Role::Worker),
-        _ => Err(HandlerError::Rejected(format!("role {raw} is not a role"))),
-    }
-}
-
 fn account(account_id: &str, raw_role: i32, revision: u64) -> Result<AccountRole, HandlerError> {
     Ok(AccountRole {
-        public_id: Uuid::parse_str(account_id).map_err(|_| {
-            HandlerError::Rejected(format!("account_id `{account_id}` is not a UUID"))
-        })?,
-        role: role(raw_role)?,
+        public_id: field_uuid("account_id", account_id)?,
+        role: Role::from_account_role(raw_role)
+            .ok_or_else(|| HandlerError::Rejected(format!("role {raw_role} is not a role")))?,
         revision: i64::try_from(revision)
             .map_err(|_| HandlerError::Rejected(format!("revision {revision} is out of range")))?,
     })

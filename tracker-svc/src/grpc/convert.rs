@@ -27,29 +27,12 @@ pub(super) fn task(row: &TaskRow) -> api::Task {
 }
 
 pub(super) fn task_id(raw: &str) -> Result<Uuid, TrackerError> {
-    if raw.is_empty() {
-        return Err(TrackerError::InvalidArgument {
-            field: "task_id",
-            reason: "must not be empty".to_owned(),
-        });
-    }
-    Uuid::parse_str(raw).map_err(|_| TrackerError::InvalidArgument {
-        field: "task_id",
-        reason: "must be a UUID".to_owned(),
-    })
+    Ok(ates_server::input::required_uuid("task_id", raw)?)
 }
 
 /// An optional idempotency key: empty means none.
 pub(super) fn request_id(raw: &str) -> Result<Option<Uuid>, TrackerError> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    Uuid::parse_str(raw)
-        .map(Some)
-        .map_err(|_| TrackerError::InvalidArgument {
-            field: "request_id",
-            reason: "must be a UUID when set".to_owned(),
-        })
+    Ok(ates_server::input::optional_uuid("request_id", raw)?)
 }
 
 pub(super) fn description(raw: &str) -> Result<Description, TrackerError> {

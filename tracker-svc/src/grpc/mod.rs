@@ -5,11 +5,12 @@ mod convert;
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerService;
 use ates_server::paging::Page;
-use ates_token::{Role, caller, require_role};
+use ates_token::{caller, require_role};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use self::convert::{description, request_id, status_filter, task, task_id};
+use crate::domain;
 use crate::error::TrackerError;
 use crate::operations::Tasks;
 
@@ -31,12 +32,8 @@ async fn list(
     token: &str,
 ) -> Result<(Vec<api::Task>, String), TrackerError> {
     let status = status_filter(status)?;
-    let page = Page::parse(size, token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|error| {
-        TrackerError::InvalidArgument {
-            field: error.field,
-            reason: error.reason,
-        }
-    })?;
+    let page =
+        Page::parse(size, token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(TrackerError::from)?;
     let mut rows = tasks
         .page(assignee, status, page.after, page.fetch())
         .await?;
@@ -63,7 +60,7 @@ impl TrackerService for TrackerApi {
         &self,
         request: Request<api::ReassignOpenTasksRequest>,
     ) -> Result<Response<api::ReassignOpenTasksResponse>, Status> {
-        let manager = require_role(&request, &[Role::Manager, Role::Admin])?.sub;
+        let manager = require_role(&request, domain::MANAGERS)?.sub;
         let request_id = request_id(&request.get_ref().request_id)?;
         let reshuffle = self.tasks.reassign_open(manager, request_id).await?;
         Ok(Response::new(api::ReassignOpenTasksResponse {
@@ -137,7 +134,7 @@ impl TrackerService for TrackerApi {
         &self,
         request: Request<api::ListTasksRequest>,
     ) -> Result<Response<api::ListTasksResponse>, Status> {
-        require_role(&request, &[Role::Manager, Role::Admin])?;
+        require_role(&request, domain::MANAGERS)?;
         let message = request.get_ref();
         let (tasks, next_page_token) = list(
             &self.tasks,

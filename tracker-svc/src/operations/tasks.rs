@@ -99,10 +99,15 @@ impl Tasks {
                 };
                 let row = tasks::insert(conn, &new_task, assignment_id).await?;
                 events
-                    .record(conn, &outbound::task_added(&row, assignment_id), now)
+                    .record(
+                        conn,
+                        &outbound::task_added(&row, assignment_id),
+                        now,
+                        Cause::current(),
+                    )
                     .await?;
                 events
-                    .record(conn, &outbound::task_created(&row), now)
+                    .record(conn, &outbound::task_created(&row), now, Cause::current())
                     .await?;
                 key.record(conn, row.public_id, None).await?;
                 Ok((row, true))
@@ -230,7 +235,12 @@ impl Tasks {
                 let now = Utc::now();
                 let task = tasks::complete(conn, task.id, now).await?;
                 events
-                    .record(conn, &outbound::task_completed(&task, now), now)
+                    .record(
+                        conn,
+                        &outbound::task_completed(&task, now),
+                        now,
+                        Cause::current(),
+                    )
                     .await?;
                 key.record(conn, task.public_id, None).await?;
                 Ok((task, true))
@@ -263,7 +273,12 @@ impl Tasks {
                 }
                 let task = tasks::set_description(conn, task.id, description.as_str()).await?;
                 events
-                    .record(conn, &outbound::task_description_updated(&task), Utc::now())
+                    .record(
+                        conn,
+                        &outbound::task_description_updated(&task),
+                        Utc::now(),
+                        Cause::current(),
+                    )
                     .await?;
                 Ok((task, true))
             })

@@ -119,7 +119,12 @@ impl Harness {
         self.outbox
             .transaction(&mut conn, async |conn, events| {
                 events
-                    .record(conn, &completion(task_id, reward_cents), chrono::Utc::now())
+                    .record(
+                        conn,
+                        &completion(task_id, reward_cents),
+                        chrono::Utc::now(),
+                        ates_messaging::Cause::current(),
+                    )
                     .await
             })
             .await
