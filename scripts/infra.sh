@@ -6,6 +6,8 @@
 #                             the Debian packages when missing and running as root). Writes the
 #                             URLs to .local/infra.env.
 #   scripts/infra.sh stop     stop the project-local servers this script started, and only those.
+#   scripts/infra.sh test-broker       start a fresh RabbitMQ for one test run (URL in
+#                                      .local/test-broker.env); stop-test-broker stops it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -56,28 +58,63 @@ start_local_postgres() {
   head -n 1 "$data/postmaster.pid" >"$ATES_LOCAL/pids/postgres.pid"
 }
 
-start_local_rabbitmq() {
+# Starts a RabbitMQ node with its data under $1, as node $2 on AMQP port $3, with an epmd of its
+# own on port $4 and distribution port $5; pid files go to $ATES_LOCAL/pids/$6-*.pid. Returns
+# once the node answers the AMQP protocol header.
+start_rabbitmq_node() {
+  local base="$1" node="$2" amqp_port="$3" epmd_port="$4" dist_port="$5" name="$6"
   [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || ensure_packages rabbitmq-server
-  local server=/usr/lib/rabbitmq/bin/rabbitmq-server base="$ATES_LOCAL/rabbitmq"
+  local server=/usr/lib/rabbitmq/bin/rabbitmq-server
   [[ -x $server ]] || server=$(command -v rabbitmq-server) || die "rabbitmq-server not found"
   mkdir -p "$base"
   echo "[]." >"$base/enabled_plugins"
-  say "starting local RabbitMQ on 127.0.0.1:$LOCAL_AMQP_PORT"
   # An epmd of our own, on its own port, so that stopping ours never touches anyone else's.
-  setsid epmd -port "$LOCAL_EPMD_PORT" >/dev/null 2>&1 &
-  echo $! >"$ATES_LOCAL/pids/epmd.pid"
-  HOME="$base" ERL_EPMD_PORT="$LOCAL_EPMD_PORT" RABBITMQ_NODENAME="ates-local@localhost" \
-    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$LOCAL_AMQP_PORT" RABBITMQ_DIST_PORT="$LOCAL_DIST_PORT" \
-    RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$ATES_LOCAL/logs" \
+  setsid epmd -port "$epmd_port" >/dev/null 2>&1 &
+  echo $! >"$ATES_LOCAL/pids/$name-epmd.pid"
+  HOME="$base" ERL_EPMD_PORT="$epmd_port" RABBITMQ_NODENAME="$node" \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$dist_port" \
+    RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/logs" \
     RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" RABBITMQ_CONFIG_FILE="$base/rabbitmq" \
     RABBITMQ_ADVANCED_CONFIG_FILE="$base/advanced.config" RABBITMQ_CONF_ENV_FILE="$base/rabbitmq-env.conf" \
-    setsid "$server" >"$ATES_LOCAL/logs/rabbitmq.out" 2>&1 &
-  echo $! >"$ATES_LOCAL/pids/rabbitmq.pid"
+    setsid "$server" >"$base/rabbitmq.out" 2>&1 &
+  echo $! >"$ATES_LOCAL/pids/$name.pid"
   for _ in $(seq 1 300); do
-    port_open 127.0.0.1 "$LOCAL_AMQP_PORT" && return 0
+    amqp_answers 127.0.0.1 "$amqp_port" && return 0
     sleep 0.2
   done
-  die "local RabbitMQ did not start; see .local/logs/rabbitmq.out"
+  die "RabbitMQ did not start on port $amqp_port; see $base/rabbitmq.out"
+}
+
+# Stops a node started by start_rabbitmq_node under the pid-file name $1, and its epmd.
+stop_rabbitmq_node() {
+  local name="$1"
+  if [[ -f $ATES_LOCAL/pids/$name.pid ]]; then
+    # The node runs in the process group its start script leads.
+    kill -TERM -- "-$(cat "$ATES_LOCAL/pids/$name.pid")" 2>/dev/null || true
+    stop_pidfile "$ATES_LOCAL/pids/$name.pid"
+  fi
+  stop_pidfile "$ATES_LOCAL/pids/$name-epmd.pid"
+}
+
+start_local_rabbitmq() {
+  say "starting local RabbitMQ on 127.0.0.1:$LOCAL_AMQP_PORT"
+  start_rabbitmq_node "$ATES_LOCAL/rabbitmq" "ates-local@localhost" "$LOCAL_AMQP_PORT" \
+    "$LOCAL_EPMD_PORT" "$LOCAL_DIST_PORT" rabbitmq
+}
+
+# A broker for one test run, with fresh data, on free ports; its URL goes to
+# .local/test-broker.env. The suite declares and deletes some two thousand quorum queues per run,
+# a churn RabbitMQ's quorum queues were not designed for: a long-lived broker that has seen hours
+# of it has been seen to stall for many minutes. A fresh one per run keeps the suite independent
+# of the history of whatever broker the machine has.
+start_test_broker() {
+  local base="$ATES_LOCAL/test-broker" amqp_port epmd_port dist_port
+  stop_rabbitmq_node test-broker
+  rm -rf "$base"
+  amqp_port=$(free_port) epmd_port=$(free_port) dist_port=$(free_port)
+  say "starting a fresh RabbitMQ for the tests on 127.0.0.1:$amqp_port"
+  start_rabbitmq_node "$base" "ates-test-$$@localhost" "$amqp_port" "$epmd_port" "$dist_port" test-broker
+  echo "ATES_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f" >"$ATES_LOCAL/test-broker.env"
 }
 
 ensure() {
@@ -131,15 +168,14 @@ stop() {
   fi
   if [[ -f $ATES_LOCAL/pids/rabbitmq.pid ]]; then
     say "stopping local RabbitMQ"
-    # The node runs in the process group its start script leads.
-    kill -TERM -- "-$(cat "$ATES_LOCAL/pids/rabbitmq.pid")" 2>/dev/null || true
-    stop_pidfile "$ATES_LOCAL/pids/rabbitmq.pid"
+    stop_rabbitmq_node rabbitmq
   fi
-  stop_pidfile "$ATES_LOCAL/pids/epmd.pid"
 }
 
 case "${1:-}" in
   ensure) ensure ;;
   stop) stop ;;
-  *) die "usage: scripts/infra.sh ensure|stop" ;;
+  test-broker) start_test_broker ;;
+  stop-test-broker) stop_rabbitmq_node test-broker; rm -rf "$ATES_LOCAL/test-broker" ;;
+  *) die "usage: scripts/infra.sh ensure|stop|test-broker|stop-test-broker" ;;
 esac

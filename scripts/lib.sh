@@ -15,6 +15,15 @@ url_port() { local rest="${1#*://}"; rest="${rest%%/*}"; rest="${rest##*@}"; ech
 # Whether something accepts TCP connections at host:port.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# A port on 127.0.0.1 nothing listens on now, below Linux's range of ephemeral client ports.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 10000))
+    port_open 127.0.0.1 "$port" || { echo "$port"; return 0; }
+  done
+}
+
 # Whether a RabbitMQ at host:port answers the AMQP protocol header within 5 s (a broker can accept
 # TCP connections and still be wedged).
 amqp_answers() {

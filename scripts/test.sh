@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# `make test`: every test of the workspace against real PostgreSQL and RabbitMQ. Uses the servers
-# that answer, or starts project-local ones (and stops those again at the end).
+# `make test`: every test of the workspace against real PostgreSQL and RabbitMQ. Uses the
+# PostgreSQL that answers, or starts a project-local one, and a RabbitMQ started fresh for this run
+# (see start_test_broker in infra.sh); stops at the end what it started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 use_infrastructure
+if bash scripts/infra.sh test-broker; then
+  set -a
+  source "$ATES_LOCAL/test-broker.env"
+  set +a
+  trap 'bash scripts/infra.sh stop-test-broker; stop_infrastructure_we_started' EXIT
+else
+  warn "could not start a fresh RabbitMQ for the tests; they use $ATES_TEST_AMQP_URL"
+fi
 # The system tests start the real service binaries and call one with buf curl.
 cargo build --bins
 make --no-print-directory tools

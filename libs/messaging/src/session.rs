@@ -7,6 +7,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::amqp::Backoff;
 
+/// How long a session must last before a reconnection starts again from the shortest pause.
+const STABLE_SESSION: Duration = Duration::from_secs(10);
+
 /// How a session's work ended.
 #[derive(Debug)]
 pub(crate) enum SessionEnd {
@@ -61,8 +64,14 @@ pub(crate) async fn run_reconnecting<R: Reconnecting>(
             }
         };
         tracing::info!(session = what, "connected to the broker");
-        backoff.reset();
-        match runner.work(&mut session, shutdown).await {
+        let opened_at = tokio::time::Instant::now();
+        let end = runner.work(&mut session, shutdown).await;
+        // Only a session that lasted counts as a success: one the broker ends right after it
+        // opens (a queue it refuses, say) must not become a reconnection storm.
+        if opened_at.elapsed() >= STABLE_SESSION {
+            backoff.reset();
+        }
+        match end {
             SessionEnd::Shutdown => {
                 // Unacked deliveries go back to their queue when the connection closes.
                 let _ = connection.close(200, "stopping".into()).await;
@@ -92,5 +101,57 @@ pub(crate) async fn sleep_or_shutdown(delay: Duration, shutdown: &CancellationTo
     tokio::select! {
         () = shutdown.cancelled() => {}
         () = tokio::time::sleep(delay) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A session the broker ends the moment it opens, as it does when it refuses a queue.
+    struct RefusedAtOnce {
+        broker: ates_testkit::TestBroker,
+        opens: AtomicUsize,
+    }
+
+    impl Reconnecting for RefusedAtOnce {
+        type Session = ();
+
+        async fn open(&self) -> Result<(Connection, ()), lapin::Error> {
+            self.opens.fetch_add(1, Ordering::SeqCst);
+            let connection = self
+                .broker
+                .connect()
+                .await
+                .expect("the test broker answers");
+            Ok((connection, ()))
+        }
+
+        async fn work(&self, _: &mut (), _: &CancellationToken) -> SessionEnd {
+            SessionEnd::Lost(lapin::Error::from(
+                lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_lost_as_soon_as_it_opens_is_retried_with_growing_pauses() {
+        let runner = RefusedAtOnce {
+            broker: ates_testkit::TestBroker::shared(),
+            opens: AtomicUsize::new(0),
+        };
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            stop.cancel();
+        });
+        run_reconnecting("refused at once", &runner, &shutdown).await;
+        // Pauses of 0.1, 0.2, 0.4, 0.8 and 1.6 s fit five or six opens into 3 s; starting again
+        // from 0.1 s after every open would make about thirty.
+        let opens = runner.opens.load(Ordering::SeqCst);
+        assert!((2..=7).contains(&opens), "{opens} sessions opened in 3 s");
     }
 }
