@@ -7,6 +7,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::config::AccountingConfig;
 use crate::events::inbound::LedgerHandler;
+use crate::events::snapshots::LedgerSnapshots;
 use crate::grpc::AccountingApi;
 use crate::operations::Statements;
 
@@ -51,5 +52,6 @@ pub fn wiring_with(application: &Application, config: AccountingConfig) -> Wirin
         .add_service(AccountingServiceServer::new(AccountingApi {
             statements: Statements::new(application.pool(), config.calendar),
         }));
+    wiring.answer_resyncs(application, LedgerSnapshots);
     wiring
 }

@@ -10,7 +10,7 @@
 //! - `storage/`: postings, immutable entries, balances kept by a trigger, task descriptions.
 //! - `grpc/`: `ates.accounting.v1.AccountingService` and its proto conversions.
 //! - `events/`: task, description and payout events consumed (`inbound`); bill and audit-log
-//!   events produced (`outbound`).
+//!   events produced (`outbound`); the state sent again for a resync (`snapshots`).
 //! - `error`: accounting's errors and their one mapping to gRPC statuses.
 
 pub mod app;

@@ -1,16 +1,16 @@
-//! aTES analytics-svc: admin analytics from its own projections of events.
+//! aTES analytics-svc: the admin analytics dashboard from its own projections of events.
 //!
-//! Not built yet: today it is the shared skeleton every aTES service has (the edge with health
-//! and reflection, readiness, graceful shutdown, its database migrated, its queues declared),
-//! in the shape every service has, with empty modules where there is nothing yet:
-//! - `app`: the service's spec and its wiring into the shared process.
-//! - `config`: its own settings.
-//! - `domain/`: pure rules (no I/O).
-//! - `operations/`: the operations that open transactions and record events.
-//! - `storage/`: its tables.
-//! - `grpc/`: its gRPC API and proto conversions.
-//! - `events/`: events consumed (`inbound`) and produced (`outbound`).
-//! - `error`: its errors and their one mapping to gRPC statuses.
+//! The shape every aTES service has:
+//! - `app`: the service's spec and its wiring (four handlers, the first resync at start-up).
+//! - `config`: analytics' own settings (`BUSINESS_TIME_ZONE`).
+//! - `domain/`: periods and date ranges, the most expensive task rule, management's earnings,
+//!   when a resync is complete (no I/O).
+//! - `operations/`: the answers, read from the projections alone; resync requests.
+//! - `storage/`: accounts, tasks, balances, the audit log with per-date totals, resyncs.
+//! - `grpc/`: `ates.analytics.v1.AnalyticsService` and its proto conversions.
+//! - `events/`: account, task, bill and audit-log events and their snapshots consumed
+//!   (`inbound`); resync requests produced (`outbound`).
+//! - `error`: analytics' errors and their one mapping to gRPC statuses.
 
 pub mod app;
 pub mod config;

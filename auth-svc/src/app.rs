@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::AuthConfig;
 use crate::domain::{BeakDigester, SignInThrottle};
+use crate::events::snapshots::AccountSnapshots;
 use crate::grpc::AuthApi;
 use crate::operations::{Accounts, KeyRing, LocalKeySource};
 
@@ -103,5 +104,6 @@ pub fn wiring_with(application: &Application, config: AuthConfig) -> Wiring {
         ..Wiring::default()
     };
     wiring.routes.add_service(AuthServiceServer::new(api));
+    wiring.answer_resyncs(application, AccountSnapshots);
     wiring
 }

@@ -8,7 +8,8 @@
 //! - `operations/`: account changes and key rotation, each committed with its events.
 //! - `storage/`: the accounts and signing_keys tables.
 //! - `grpc/`: `ates.auth.v1.AuthService` and its proto conversions.
-//! - `events/`: every event auth produces (`outbound`); it consumes none (`inbound`).
+//! - `events/`: every event auth produces (`outbound`), the state it sends again for a resync
+//!   (`snapshots`); it consumes only resync requests (`inbound`).
 //! - `error`: auth's errors and their one mapping to gRPC statuses.
 
 pub mod app;

@@ -345,26 +345,13 @@ async fn wiring_of(service: Service) -> Wiring {
     }
 }
 
-/// Services whose handlers are not written yet: they consume nothing although the routing table
-/// gives them queues. This list may only shrink.
-const NOT_CONSUMING_YET: &[Service] = &[Service::Analytics];
-
 #[tokio::test]
 async fn every_services_handlers_agree_with_the_routing_table() {
     let mut problems = Vec::new();
     for service in Service::ALL {
         let wiring = wiring_of(service).await;
-        if wiring.handlers.is_empty() && NOT_CONSUMING_YET.contains(&service) {
-            continue;
-        }
         if let Err(mismatch) = ates_messaging::bind_handlers(service, &wiring.handlers) {
             problems.push(mismatch.to_string());
-        }
-        if NOT_CONSUMING_YET.contains(&service) {
-            problems.push(format!(
-                "{} consumes now: take it off NOT_CONSUMING_YET",
-                service.binary_name()
-            ));
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");

@@ -7,6 +7,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::config::TrackerConfig;
 use crate::events::inbound::AccountsHandler;
+use crate::events::snapshots::TaskSnapshots;
 use crate::grpc::TrackerApi;
 use crate::operations::Tasks;
 
@@ -53,5 +54,6 @@ pub fn wiring_with(application: &Application, config: TrackerConfig) -> Wiring {
     wiring
         .routes
         .add_service(TrackerServiceServer::new(TrackerApi { tasks }));
+    wiring.answer_resyncs(application, TaskSnapshots);
     wiring
 }

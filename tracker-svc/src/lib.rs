@@ -8,7 +8,7 @@
 //! - `storage/`: accounts (the tracker's copy), tasks, assignments, request keys.
 //! - `grpc/`: `ates.tracker.v1.TrackerService` and its proto conversions.
 //! - `events/`: auth's account events consumed (`inbound`), every task event produced
-//!   (`outbound`).
+//!   (`outbound`), the state sent again for a resync (`snapshots`).
 //! - `error`: the tracker's errors and their one mapping to gRPC statuses.
 
 pub mod app;

@@ -385,3 +385,49 @@ pub async fn day_totals(
     .load(conn)
     .await
 }
+
+/// An employee's ledger entry with its row id, in the order entries were recorded.
+#[derive(Debug, Clone, Queryable)]
+pub struct RecordedEntry {
+    /// Internal row id: the order of recording.
+    pub id: i64,
+    /// Public id.
+    pub public_id: Uuid,
+    /// The employee.
+    pub account_id: Option<Uuid>,
+    /// The task, for fees and rewards.
+    pub task_id: Option<Uuid>,
+    /// Kind as stored.
+    pub kind: String,
+    /// Signed amount.
+    pub amount_cents: i64,
+    /// Business date.
+    pub business_date: NaiveDate,
+    /// When the fact happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Up to `limit` employee entries recorded after the row `after` (a snapshot's batch).
+pub async fn employee_entries_after(
+    conn: &mut AsyncPgConnection,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<RecordedEntry>> {
+    ledger_entries::table
+        .filter(ledger_entries::book.eq("employee"))
+        .filter(ledger_entries::id.gt(after.unwrap_or(0)))
+        .select((
+            ledger_entries::id,
+            ledger_entries::public_id,
+            ledger_entries::account_id,
+            ledger_entries::task_id,
+            ledger_entries::kind,
+            ledger_entries::amount_cents,
+            ledger_entries::business_date,
+            ledger_entries::occurred_at,
+        ))
+        .order(ledger_entries::id)
+        .limit(limit)
+        .load(conn)
+        .await
+}

@@ -1,4 +1,5 @@
-//! Events: what analytics consumes and every event it produces.
+//! Events: what analytics consumes (account, task, bill and audit-log events and their
+//! snapshots) and what it produces (resync requests).
 
 pub mod inbound;
 pub mod outbound;

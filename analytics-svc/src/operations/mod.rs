@@ -1,1 +1,7 @@
-//! analytics's operations: each opens its transaction and records the events it causes. None yet.
+//! The operations behind analytics' answers, and resync requests.
+
+mod answers;
+mod resync;
+
+pub use answers::{Answers, Summary};
+pub use resync::{Resyncs, ResyncRequest};

@@ -1,2 +1,3 @@
-//! Events auth consumes: none. auth is the source of accounts; it reads no other service's
-//! events. A handler would go here, registered in `app.rs`.
+//! Events auth consumes: only `ResyncRequested`, answered by the shared snapshot handler
+//! (`ates_messaging::snapshot`) with the state in `snapshots`. auth is the source of accounts;
+//! it reads no other service's data.

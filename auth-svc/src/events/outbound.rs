@@ -49,3 +49,22 @@ pub fn account_email_set(row: &AccountRow) -> events::AccountEmailSet {
         revision: revision(row),
     }
 }
+
+/// `AccountsSnapshot` (snapshot event, to analytics): one batch of accounts as they are now.
+pub fn accounts_snapshot(
+    batch: ates_contracts::ates::events::v1::SnapshotBatch,
+    rows: &[AccountRow],
+) -> events::AccountsSnapshot {
+    events::AccountsSnapshot {
+        batch: Some(batch),
+        accounts: rows
+            .iter()
+            .map(|row| events::accounts_snapshot::Account {
+                account_id: row.public_id.to_string(),
+                role: role(row.role()) as i32,
+                revision: revision(row),
+                created_at: Some(timestamp(row.created_at)),
+            })
+            .collect(),
+    }
+}

@@ -70,6 +70,11 @@ pub mod ates {
         pub mod v1 {
             tonic::include_proto!("ates.analytics.v1");
         }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("ates.analytics.events.v1");
+            }
+        }
     }
 }
 

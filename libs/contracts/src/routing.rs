@@ -93,6 +93,7 @@ pub const ACCOUNTING_BILLS: &str = "ates.accounting.bills";
 pub const ACCOUNTING_AUDIT_LOG: &str = "ates.accounting.audit-log";
 /// Payouts made at the close of a business day (business events).
 pub const PAYOUTS_PAYOUTS: &str = "ates.payouts.payouts";
+pub const ANALYTICS_RESYNC: &str = "ates.analytics.resync";
 
 /// Every event of aTES and where it goes.
 pub const ROUTES: &[Route] = &[
@@ -113,6 +114,12 @@ pub const ROUTES: &[Route] = &[
         exchange: AUTH_ACCOUNTS,
         producer: Service::Auth,
         consumers: &[Service::Payouts],
+    },
+    Route {
+        event_type: "ates.auth.events.v1.AccountsSnapshot",
+        exchange: AUTH_ACCOUNTS,
+        producer: Service::Auth,
+        consumers: &[Service::Analytics],
     },
     Route {
         event_type: "ates.tracker.events.v1.TaskAdded",
@@ -142,7 +149,13 @@ pub const ROUTES: &[Route] = &[
         event_type: "ates.tracker.events.v1.TaskDescriptionUpdated",
         exchange: TRACKER_TASKS,
         producer: Service::Tracker,
-        consumers: &[Service::Accounting],
+        consumers: &[Service::Accounting, Service::Analytics],
+    },
+    Route {
+        event_type: "ates.tracker.events.v1.TasksSnapshot",
+        exchange: TRACKER_TASKS,
+        producer: Service::Tracker,
+        consumers: &[Service::Analytics],
     },
     Route {
         event_type: "ates.accounting.events.v1.BillUpdated",
@@ -157,12 +170,84 @@ pub const ROUTES: &[Route] = &[
         consumers: &[Service::Analytics],
     },
     Route {
+        event_type: "ates.accounting.events.v1.BillsSnapshot",
+        exchange: ACCOUNTING_BILLS,
+        producer: Service::Accounting,
+        consumers: &[Service::Analytics],
+    },
+    Route {
+        event_type: "ates.accounting.events.v1.AuditLogSnapshot",
+        exchange: ACCOUNTING_AUDIT_LOG,
+        producer: Service::Accounting,
+        consumers: &[Service::Analytics],
+    },
+    Route {
         event_type: "ates.payouts.events.v1.BillZeroed",
         exchange: PAYOUTS_PAYOUTS,
         producer: Service::Payouts,
         consumers: &[Service::Accounting],
     },
+    Route {
+        event_type: "ates.analytics.events.v1.ResyncRequested",
+        exchange: ANALYTICS_RESYNC,
+        producer: Service::Analytics,
+        consumers: &[Service::Auth, Service::Tracker, Service::Accounting],
+    },
 ];
+
+/// A stream of state a producer sends again for a resync (`ates.events.v1.SnapshotBatch`), as
+/// batches of one snapshot event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotStream {
+    /// Its name in `SnapshotBatch.stream`.
+    pub name: &'static str,
+    /// The service that sends it.
+    pub producer: Service,
+    /// The event type of its batches.
+    pub event_type: &'static str,
+}
+
+/// Accounts and their roles, from auth.
+pub const ACCOUNTS_STREAM: &str = "accounts";
+/// Tasks with their descriptions and prices, from the tracker.
+pub const TASKS_STREAM: &str = "tasks";
+/// Balances, from accounting.
+pub const BILLS_STREAM: &str = "bills";
+/// The employees' ledger entries, from accounting.
+pub const AUDIT_LOG_STREAM: &str = "audit-log";
+
+/// Every snapshot stream: what a resync (`ates.analytics.events.v1.ResyncRequested`) gets back.
+pub const SNAPSHOT_STREAMS: &[SnapshotStream] = &[
+    SnapshotStream {
+        name: ACCOUNTS_STREAM,
+        producer: Service::Auth,
+        event_type: "ates.auth.events.v1.AccountsSnapshot",
+    },
+    SnapshotStream {
+        name: TASKS_STREAM,
+        producer: Service::Tracker,
+        event_type: "ates.tracker.events.v1.TasksSnapshot",
+    },
+    SnapshotStream {
+        name: BILLS_STREAM,
+        producer: Service::Accounting,
+        event_type: "ates.accounting.events.v1.BillsSnapshot",
+    },
+    SnapshotStream {
+        name: AUDIT_LOG_STREAM,
+        producer: Service::Accounting,
+        event_type: "ates.accounting.events.v1.AuditLogSnapshot",
+    },
+];
+
+/// The names of the snapshot streams `service` sends.
+pub fn snapshot_streams_of(service: Service) -> Vec<&'static str> {
+    SNAPSHOT_STREAMS
+        .iter()
+        .filter(|stream| stream.producer == service)
+        .map(|stream| stream.name)
+        .collect()
+}
 
 /// The route of an event type, or `None` when aTES has no such event.
 pub fn route_of(event_type: &str) -> Option<&'static Route> {
@@ -333,6 +418,29 @@ mod tests {
                 }
                 assert!(route_of(&name).is_some(), "{name} has no route");
             }
+        }
+    }
+
+    #[test]
+    fn every_snapshot_stream_is_routed_from_its_producer_to_whoever_asks_for_resyncs() {
+        let resync = route_of("ates.analytics.events.v1.ResyncRequested").expect("routed");
+        for stream in SNAPSHOT_STREAMS {
+            let route = route_of(stream.event_type).expect("snapshot events are routed");
+            assert_eq!(route.producer, stream.producer, "{}", stream.name);
+            assert_eq!(route.consumers, [resync.producer], "{}", stream.name);
+            assert!(
+                resync.consumers.contains(&stream.producer),
+                "{} sends {} but never hears a resync request",
+                stream.producer.binary_name(),
+                stream.name
+            );
+        }
+        for &consumer in resync.consumers {
+            assert!(
+                !snapshot_streams_of(consumer).is_empty(),
+                "{} hears resync requests and sends nothing",
+                consumer.binary_name()
+            );
         }
     }
 

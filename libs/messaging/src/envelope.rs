@@ -125,6 +125,15 @@ impl Cause {
         }
     }
 
+    /// A trace context stored earlier (`traceparent` and `tracestate` as read from
+    /// [`Cause::traceparent`] and [`Cause::tracestate`]).
+    pub(crate) fn from_parts(traceparent: String, tracestate: String) -> Self {
+        Self {
+            traceparent,
+            tracestate,
+        }
+    }
+
     /// The W3C `traceparent`, empty when not traced.
     pub fn traceparent(&self) -> &str {
         &self.traceparent

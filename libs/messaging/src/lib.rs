@@ -11,6 +11,8 @@
 //!   ([`Reads`]) and how a batch of them is written. [`bind_handlers`] checks a service's handlers
 //!   against the routing table.
 //! - [`Topology`]: the exchanges, quorum queues and dead-letter queues, declared idempotently.
+//! - [`snapshot`]: a producer's answer to a resync request: its current state, sent again as
+//!   snapshot events through its outbox.
 //!
 //! A message that can never be processed (undecodable, an unknown type or schema version, a
 //! handler that keeps failing) is parked in its queue's dead-letter queue with the reason in the
@@ -29,6 +31,7 @@ mod relay;
 mod retention;
 mod schema;
 mod session;
+pub mod snapshot;
 mod topology;
 
 pub use amqp::{AmqpSettings, Backoff};

@@ -25,3 +25,16 @@ diesel::table! {
         applied_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    snapshot_jobs (resync_id, stream) {
+        resync_id -> Uuid,
+        stream -> Text,
+        next_index -> Int4,
+        cursor -> Nullable<Text>,
+        traceparent -> Text,
+        tracestate -> Text,
+        requested_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}

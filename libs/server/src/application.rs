@@ -111,8 +111,7 @@ impl Application {
     /// database is migrated, the broker reachable and the start-up task done, SERVING after, and
     /// NOT_SERVING again from the moment shutdown begins; in-flight calls then get
     /// `SHUTDOWN_GRACE_SECONDS` to finish. Refuses to start when the service's event handlers
-    /// and the routing table disagree (a service with no handlers at all, one not built yet,
-    /// consumes nothing).
+    /// and the routing table disagree.
     pub async fn run_until_stopped(self, wiring: Wiring) -> anyhow::Result<()> {
         let amqp = self.amqp();
         let Self {
@@ -133,18 +132,8 @@ impl Application {
             mut housekeeping,
             mut workers,
         } = wiring;
-        let consumers = if handlers.is_empty() {
-            // A service not built yet: its queues exist (producers declare them) and fill up.
-            if !routing::subscriptions_of(spec.service).is_empty() {
-                tracing::warn!(
-                    service = spec.service.binary_name(),
-                    "no event handlers yet; the service's queues are not consumed"
-                );
-            }
-            Vec::new()
-        } else {
-            ates_messaging::bind_handlers(spec.service, &handlers)?
-        };
+        // Every queue the routing table gives the service must be read, and nothing else.
+        let consumers = ates_messaging::bind_handlers(spec.service, &handlers)?;
         if spec.uses_database && !consumers.is_empty() {
             // A redelivery after this is still harmless: every handler is also idempotent by
             // business key or revision; the inbox is the fast path.

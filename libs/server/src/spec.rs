@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use ates_contracts::routing::Service;
+use ates_messaging::snapshot::{SnapshotSource, Snapshots};
 use ates_messaging::{ConsumerConfig, QueueHandler};
 use ates_token::Verifier;
 use diesel_migrations::EmbeddedMigrations;
 use tonic::service::RoutesBuilder;
 
+use crate::Application;
 use crate::workers::{Housekeeping, Worker};
 
 /// What is fixed about a service, as opposed to its configuration.
@@ -67,6 +69,27 @@ pub struct Wiring {
     /// Long-running background work (a scheduler, a sender), started once the service is ready,
     /// restarted with back-off when it fails.
     pub workers: Vec<Worker>,
+}
+
+/// Items per snapshot event when a service sends its state for a resync.
+pub const SNAPSHOT_BATCH_ITEMS: usize = 1_000;
+
+impl Wiring {
+    /// Answers resync requests with `source`'s state: adds the handler of `ResyncRequested` and
+    /// the worker that sends the snapshot batches (see [`ates_messaging::snapshot`]).
+    pub fn answer_resyncs<S: SnapshotSource>(&mut self, application: &Application, source: S) {
+        let snapshots = Snapshots::new(
+            application.pool(),
+            application.outbox(),
+            source,
+            SNAPSHOT_BATCH_ITEMS,
+        );
+        self.handlers.push(snapshots.handler());
+        self.workers.push(Worker::new("snapshots", move |shutdown| {
+            let snapshots = snapshots.clone();
+            async move { Ok(snapshots.run(shutdown).await?) }
+        }));
+    }
 }
 
 impl std::fmt::Debug for Wiring {

@@ -1,6 +1,6 @@
 //! Test support for aTES: every test gets real PostgreSQL and RabbitMQ, isolated from every other
 //! test (a fresh database, a unique name prefix on the shared broker, or a private broker), and
-//! real services: [`auth`], [`tracker`] and [`accounting`] run the services in this process on
+//! real services: [`auth`], [`tracker`], [`accounting`], [`payouts`] and [`analytics`] run the services in this process on
 //! free ports exactly as their binaries do; [`ConfirmedChannel`] plays a producer on the broker;
 //! [`OtlpCollector`] receives the spans services export.
 //!
@@ -10,6 +10,7 @@
 //! to whatever `make up`'s infrastructure script found or started.
 
 pub mod accounting;
+pub mod analytics;
 pub mod auth;
 mod bare_loop;
 mod broker;

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
 use ates_contracts::ates::accounting::v1::accounting_service_client::AccountingServiceClient;
+use ates_contracts::ates::analytics::v1 as analytics;
+use ates_contracts::ates::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
@@ -78,6 +80,8 @@ struct KnownTask {
     reward_cents: i64,
     assignee: String,
     done: bool,
+    /// When the tracker says it was completed.
+    completed_at: Option<(i64, i32)>,
 }
 
 /// Whether a failed call means "the service is not there right now" rather than an answer.
@@ -137,6 +141,8 @@ pub struct Day {
     /// Every account's e-mail address, by account id.
     pub emails: BTreeMap<String, String>,
     eligible: Vec<String>,
+    /// How many accounts have the worker role.
+    pub worker_count: i64,
     token_of: HashMap<String, String>,
     all_tokens: Vec<String>,
     tracker: TrackerServiceClient<Channel>,
@@ -189,6 +195,10 @@ impl Day {
                 .filter(|(_, role, _)| matches!(role, auth::Role::Worker | auth::Role::Accountant))
                 .map(|(id, _, _)| id.clone())
                 .collect(),
+            worker_count: people
+                .iter()
+                .filter(|(_, role, _)| *role == auth::Role::Worker)
+                .count() as i64,
             token_of: people
                 .iter()
                 .map(|(id, _, token)| (id.clone(), token.clone()))
@@ -260,6 +270,7 @@ impl Day {
                 reward_cents: task.reward_cents,
                 assignee: task.assignee_id,
                 done: false,
+                completed_at: None,
             },
         );
         Ok(())
@@ -388,6 +399,10 @@ impl Day {
                         "seed {seed}: the tracker and the test disagree on an assignee"
                     );
                     known.done = true;
+                    known.completed_at = done
+                        .completed_at
+                        .as_ref()
+                        .map(|at| (at.seconds, at.nanos));
                     self.books.credit(&id, &task.task_id, known.reward_cents);
                 }
             }
@@ -655,6 +670,153 @@ impl Day {
                 self.books.fees_cents - self.books.rewards_cents
             ),
             "seed {seed}: management earnings"
+        );
+    }
+}
+
+impl Day {
+    /// The most expensive task the books saw completed, as analytics should show it: the
+    /// highest reward, then the earliest completion, then the lowest task id.
+    pub fn most_expensive(&self) -> Option<analytics::TaskPrice> {
+        self.tasks
+            .iter()
+            .filter_map(|(id, task)| Some((id, task, task.completed_at?)))
+            .min_by(|(a_id, a, a_at), (b_id, b, b_at)| {
+                b.reward_cents
+                    .cmp(&a.reward_cents)
+                    .then(a_at.cmp(b_at))
+                    .then(a_id.cmp(b_id))
+            })
+            .map(|(id, task, (seconds, _))| analytics::TaskPrice {
+                task_id: id.clone(),
+                description: task.description.clone(),
+                reward_cents: task.reward_cents,
+                completed_on: chrono::DateTime::from_timestamp(seconds, 0)
+                    .unwrap()
+                    .date_naive()
+                    .to_string(),
+            })
+    }
+
+    /// Waits (at most `within`) until analytics at `endpoint` answers what the books say, and
+    /// checks that its figures equal accounting's own to the cent: today's earnings, the
+    /// negative balances, the worker count, and the most expensive task of the day, the week,
+    /// the month and of each of the last seven days.
+    pub async fn check_analytics(&self, system: &System, endpoint: &str, within: Duration) {
+        let seed = self.seed;
+        let client = AnalyticsServiceClient::new(System::channel(endpoint).await);
+        let today = chrono::Utc::now().date_naive();
+        let winner = self.most_expensive();
+        let expected_summary = analytics::GetSummaryResponse {
+            business_date: today.to_string(),
+            management_earnings_cents: self.books.fees_cents - self.books.rewards_cents,
+            negative_balance_count: self.books.balances.values().filter(|cents| **cents < 0).count()
+                as i64,
+            rebuilding: false,
+            worker_count: self.worker_count,
+        };
+        let week_start = today - chrono::Duration::days(6);
+        let expected_series: Vec<analytics::DayMostExpensiveTask> = week_start
+            .iter_days()
+            .take(7)
+            .map(|date| analytics::DayMostExpensiveTask {
+                business_date: date.to_string(),
+                task: if date == today { winner.clone() } else { None },
+            })
+            .collect();
+        let mut differences = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            differences.clear();
+            let summary = persist(|| {
+                let mut client = client.clone();
+                let request = signed(analytics::GetSummaryRequest {}, &self.admin);
+                async move { client.get_summary(request).await }
+            })
+            .await
+            .unwrap()
+            .into_inner();
+            if summary != expected_summary {
+                differences.push(format!("summary {summary:?}, books {expected_summary:?}"));
+            }
+            for (period, end_date) in [
+                (analytics::Period::Day, String::new()),
+                (analytics::Period::Week, today.to_string()),
+                (analytics::Period::Month, String::new()),
+            ] {
+                let answer = persist(|| {
+                    let mut client = client.clone();
+                    let request = signed(
+                        analytics::GetMostExpensiveTaskRequest {
+                            period: period as i32,
+                            end_date: end_date.clone(),
+                        },
+                        &self.admin,
+                    );
+                    async move { client.get_most_expensive_task(request).await }
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .task;
+                if answer != winner {
+                    differences.push(format!("{period:?}: {answer:?}, books {winner:?}"));
+                }
+            }
+            let series = persist(|| {
+                let mut client = client.clone();
+                let request = signed(
+                    analytics::GetMostExpensiveTaskSeriesRequest {
+                        from_date: week_start.to_string(),
+                        to_date: today.to_string(),
+                    },
+                    &self.admin,
+                );
+                async move { client.get_most_expensive_task_series(request).await }
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .days;
+            if series != expected_series {
+                differences.push(format!("series {series:?}, books {expected_series:?}"));
+            }
+            if differences.is_empty() || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            differences.is_empty(),
+            "seed {seed}: analytics differs from the books after {within:?}:\n{}",
+            differences.join("\n")
+        );
+
+        // The same figures as accounting's own.
+        let mut accounting_client = system.accounting().await;
+        let accounting_today = accounting_client
+            .get_today_management_earnings(signed(
+                accounting::GetTodayManagementEarningsRequest {},
+                &self.admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .today
+            .unwrap();
+        let accounting_negative = accounting_client
+            .list_balances(signed(accounting::ListBalancesRequest::default(), &self.admin))
+            .await
+            .unwrap()
+            .into_inner()
+            .negative_balance_count;
+        assert_eq!(
+            (
+                expected_summary.management_earnings_cents,
+                expected_summary.negative_balance_count
+            ),
+            (accounting_today.earnings_cents, accounting_negative),
+            "seed {seed}: analytics and accounting disagree"
         );
     }
 }

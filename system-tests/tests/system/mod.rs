@@ -280,6 +280,26 @@ impl System {
         .await
     }
 
+    /// An analytics process with a fresh database of its own, with the system's settings.
+    pub async fn start_analytics(&self) -> Process {
+        let database = TestDatabase::create().await.unwrap();
+        let url = database.url().to_owned();
+        let settings: Vec<(&str, &str)> = self
+            .settings
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        start_process(
+            "analytics-svc",
+            &url,
+            Some(database),
+            &self.broker,
+            &self.auth.endpoint,
+            &settings,
+        )
+        .await
+    }
+
     pub async fn payouts(
         endpoint: &str,
     ) -> ates_contracts::ates::payouts::v1::payouts_service_client::PayoutsServiceClient<Channel>

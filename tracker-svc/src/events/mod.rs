@@ -1,4 +1,6 @@
-//! Events: what the tracker consumes (auth's account events) and every event it produces.
+//! Events: what the tracker consumes (auth's account events, resync requests), every event it
+//! produces, and the state it sends again for a resync.
 
 pub mod inbound;
 pub mod outbound;
+pub mod snapshots;

@@ -88,3 +88,24 @@ pub fn task_description_updated(task: &TaskRow) -> events::TaskDescriptionUpdate
         revision: u64::try_from(task.description_revision).unwrap_or(0),
     }
 }
+
+/// `TasksSnapshot` (snapshot event, to analytics): one batch of tasks as they are now.
+pub fn tasks_snapshot(
+    batch: ates_contracts::ates::events::v1::SnapshotBatch,
+    tasks: &[TaskRow],
+) -> events::TasksSnapshot {
+    events::TasksSnapshot {
+        batch: Some(batch),
+        tasks: tasks
+            .iter()
+            .map(|task| events::tasks_snapshot::Task {
+                task_id: task.public_id.to_string(),
+                description: task.description.clone(),
+                description_revision: u64::try_from(task.description_revision).unwrap_or(0),
+                fee_cents: task.fee_cents,
+                reward_cents: task.reward_cents,
+                created_at: Some(timestamp(task.created_at)),
+            })
+            .collect(),
+    }
+}

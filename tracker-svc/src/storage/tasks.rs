@@ -223,3 +223,18 @@ pub async fn page(
     }
     query.load(conn).await
 }
+
+/// Up to `limit` tasks after the row `after`, oldest first (a snapshot's batch).
+pub async fn oldest_after(
+    conn: &mut AsyncPgConnection,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::id.gt(after.unwrap_or(0)))
+        .select(TaskRow::as_select())
+        .order(tasks::id)
+        .limit(limit)
+        .load(conn)
+        .await
+}

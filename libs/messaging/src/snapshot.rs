@@ -1,0 +1,363 @@
+//! Answering a resync: a producer sends its current state again, as snapshot events.
+//!
+//! A consumer that lost its copy of other services' state, or never had it, records
+//! `ates.analytics.events.v1.ResyncRequested`. Each producer reads it with the handler of
+//! [`Snapshots::handler`], which stores one job per stream the producer sends, in the consumer's
+//! transaction (a redelivered request finds its jobs there and adds none). [`Snapshots::run`]
+//! then sends each stream a batch at a time: in one transaction it locks a job, has the
+//! [`SnapshotSource`] read the batch after the job's cursor and record it as one event, and moves
+//! the cursor. A crash loses no batch and sends none twice, because the batch's event and the
+//! cursor commit together; replicas share the jobs (`FOR UPDATE SKIP LOCKED`). While the outbox
+//! holds more than [`OUTBOX_HIGH_WATER`] events the sender waits, so that a snapshot of millions of
+//! rows never floods the outbox nor holds up the service's own events for long.
+//!
+//! Changes committed while a stream is being read reach the consumer as ordinary events: a row
+//! changed behind the cursor is in that change's event, a row changed ahead of it is in a later
+//! batch. Snapshot items are states merged by identity and revision (see
+//! `ates.events.v1.SnapshotBatch`), so the consumer ends in the producer's state whatever the
+//! interleaving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ates_contracts::ates::analytics::events::v1::ResyncRequested;
+use ates_contracts::ates::events::v1::SnapshotBatch;
+use ates_storage::DbPool;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::envelope::{Cause, Received};
+use crate::handler::{Accepts, Handler, HandlerError, QueueHandler, Reads, field_uuid, subscriber};
+use crate::outbox::{Outbox, OutboxError, Recorder};
+use crate::schema::{outbox_events, snapshot_jobs};
+use crate::session::sleep_or_shutdown;
+
+/// The most events the outbox may hold before a snapshot sender waits for the relay.
+pub const OUTBOX_HIGH_WATER: i64 = 64;
+
+/// How long an idle sender waits before it looks for jobs again (another replica's consumer may
+/// have stored them).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// The state a service sends for a resync, one stream at a time.
+pub trait SnapshotSource: Send + Sync + 'static {
+    /// The streams this service sends, e.g. `&["bills", "audit-log"]`.
+    fn streams(&self) -> &'static [&'static str];
+
+    /// Reads the batch of `position.stream()` that follows `position.after()` (at most `limit`
+    /// items), records it with `events` as one snapshot event carrying `position.batch(last)`,
+    /// and returns where the next batch starts, or `None` when this batch was the stream's last.
+    /// [`split_batch`] tells the last batch from the others.
+    fn record_batch<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        events: &'a Recorder,
+        position: &'a SnapshotPosition,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Option<String>, OutboxError>>;
+}
+
+/// Where a stream's next batch starts.
+#[derive(Debug, Clone)]
+pub struct SnapshotPosition {
+    resync_id: Uuid,
+    stream: String,
+    index: u32,
+    after: Option<String>,
+    cause: Cause,
+}
+
+impl SnapshotPosition {
+    /// The stream being sent.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The key of the last item already sent, as the source returned it; `None` at the start.
+    pub fn after(&self) -> Option<&str> {
+        self.after.as_deref()
+    }
+
+    /// The trace of the request: every batch continues it.
+    pub fn cause(&self) -> Cause {
+        self.cause.clone()
+    }
+
+    /// The batch's place, for the event the source records.
+    pub fn batch(&self, last: bool) -> SnapshotBatch {
+        SnapshotBatch {
+            resync_id: self.resync_id.to_string(),
+            stream: self.stream.clone(),
+            index: self.index,
+            last,
+        }
+    }
+}
+
+/// Given up to `limit + 1` rows read after the cursor, keeps the first `limit` and says whether
+/// this is the stream's last batch (no row beyond them).
+pub fn split_batch<T>(rows: &mut Vec<T>, limit: usize) -> bool {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        false
+    } else {
+        true
+    }
+}
+
+/// A producer's side of resyncs: the handler that takes requests and the sender of batches.
+pub struct Snapshots<S: SnapshotSource> {
+    pool: DbPool,
+    outbox: Outbox,
+    source: Arc<S>,
+    batch_size: usize,
+    wake: Arc<Notify>,
+}
+
+impl<S: SnapshotSource> Clone for Snapshots<S> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            outbox: self.outbox.clone(),
+            source: Arc::clone(&self.source),
+            batch_size: self.batch_size,
+            wake: Arc::clone(&self.wake),
+        }
+    }
+}
+
+impl<S: SnapshotSource> std::fmt::Debug for Snapshots<S> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Snapshots")
+            .field("streams", &self.source.streams())
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Queryable)]
+struct Job {
+    resync_id: Uuid,
+    stream: String,
+    next_index: i32,
+    cursor: Option<String>,
+    traceparent: String,
+    tracestate: String,
+}
+
+impl<S: SnapshotSource> Snapshots<S> {
+    /// Sends `source`'s streams in batches of `batch_size` items.
+    pub fn new(pool: DbPool, outbox: Outbox, source: S, batch_size: usize) -> Self {
+        Self {
+            pool,
+            outbox,
+            source: Arc::new(source),
+            batch_size: batch_size.max(1),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The handler of `ResyncRequested`: one job per stream and request.
+    pub fn handler(&self) -> Arc<dyn QueueHandler> {
+        subscriber(ResyncHandler {
+            streams: self.source.streams(),
+            wake: Arc::clone(&self.wake),
+        })
+    }
+
+    /// Sends batches while there are jobs, until shutdown.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), OutboxError> {
+        while !shutdown.is_cancelled() {
+            if self.outbox_is_full().await? {
+                sleep_or_shutdown(Duration::from_millis(50), &shutdown).await;
+                continue;
+            }
+            if self.send_one_batch().await? {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn outbox_is_full(&self) -> Result<bool, OutboxError> {
+        let mut conn = ates_storage::connection(&self.pool).await?;
+        let waiting: i64 = outbox_events::table
+            .select(diesel::dsl::count_star())
+            .first(&mut conn)
+            .await?;
+        Ok(waiting > OUTBOX_HIGH_WATER)
+    }
+
+    /// Sends the next batch of one unfinished job; false when there is none.
+    pub async fn send_one_batch(&self) -> Result<bool, OutboxError> {
+        let mut conn = ates_storage::connection(&self.pool).await?;
+        let source = Arc::clone(&self.source);
+        let limit = self.batch_size;
+        self.outbox
+            .transaction(&mut conn, async move |conn, events| {
+                let job: Option<Job> = snapshot_jobs::table
+                    .filter(snapshot_jobs::finished_at.is_null())
+                    .order((snapshot_jobs::requested_at, snapshot_jobs::stream))
+                    .select((
+                        snapshot_jobs::resync_id,
+                        snapshot_jobs::stream,
+                        snapshot_jobs::next_index,
+                        snapshot_jobs::cursor,
+                        snapshot_jobs::traceparent,
+                        snapshot_jobs::tracestate,
+                    ))
+                    .for_update()
+                    .skip_locked()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let Some(job) = job else {
+                    return Ok(false);
+                };
+                let position = SnapshotPosition {
+                    resync_id: job.resync_id,
+                    stream: job.stream.clone(),
+                    index: u32::try_from(job.next_index).unwrap_or(u32::MAX),
+                    after: job.cursor,
+                    cause: Cause::from_parts(job.traceparent, job.tracestate),
+                };
+                let next = source
+                    .record_batch(conn, events, &position, limit)
+                    .await?;
+                let this_job = snapshot_jobs::table
+                    .filter(snapshot_jobs::resync_id.eq(job.resync_id))
+                    .filter(snapshot_jobs::stream.eq(&job.stream));
+                match next {
+                    Some(cursor) => {
+                        diesel::update(this_job)
+                            .set((
+                                snapshot_jobs::next_index.eq(job.next_index + 1),
+                                snapshot_jobs::cursor.eq(cursor),
+                            ))
+                            .execute(conn)
+                            .await?;
+                    }
+                    None => {
+                        diesel::update(this_job)
+                            .set((
+                                snapshot_jobs::next_index.eq(job.next_index + 1),
+                                snapshot_jobs::finished_at.eq(Utc::now()),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        tracing::info!(
+                            resync_id = %job.resync_id,
+                            stream = %job.stream,
+                            batches = job.next_index + 1,
+                            "snapshot sent"
+                        );
+                    }
+                }
+                Ok::<bool, OutboxError>(true)
+            })
+            .await
+    }
+}
+
+/// Stores one snapshot job per stream for each resync request.
+struct ResyncHandler {
+    streams: &'static [&'static str],
+    wake: Arc<Notify>,
+}
+
+/// A request as the handler read it.
+#[derive(Debug)]
+struct Request {
+    resync_id: Uuid,
+    requested_at: DateTime<Utc>,
+    cause: Cause,
+}
+
+impl Handler for ResyncHandler {
+    type Batch = Vec<Request>;
+
+    fn accepts(accepts: &mut Accepts<Self>) {
+        accepts.on::<ResyncRequested>();
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        _events: &'a Recorder,
+        requests: Vec<Request>,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let rows: Vec<_> = requests
+                .iter()
+                .flat_map(|request| {
+                    self.streams.iter().map(move |stream| {
+                        (
+                            snapshot_jobs::resync_id.eq(request.resync_id),
+                            snapshot_jobs::stream.eq(*stream),
+                            snapshot_jobs::traceparent.eq(request.cause.traceparent()),
+                            snapshot_jobs::tracestate.eq(request.cause.tracestate()),
+                            snapshot_jobs::requested_at.eq(request.requested_at),
+                        )
+                    })
+                })
+                .collect();
+            diesel::insert_into(snapshot_jobs::table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            // The sender looks again at once; should this transaction not have committed yet,
+            // it finds the jobs at its next poll.
+            self.wake.notify_one();
+            Ok(())
+        })
+    }
+}
+
+impl Reads<ResyncRequested> for ResyncHandler {
+    fn read(
+        &self,
+        requests: &mut Vec<Request>,
+        event: Received<ResyncRequested>,
+    ) -> Result<(), HandlerError> {
+        let message = event.message;
+        let requested_at = message
+            .requested_at
+            .and_then(|at| ates_contracts::time::instant(&at))
+            .unwrap_or(event.occurred_at);
+        requests.push(Request {
+            resync_id: field_uuid("resync_id", &message.resync_id)?,
+            requested_at,
+            cause: event.cause,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_batch;
+
+    #[test]
+    fn a_batch_is_the_last_when_no_row_follows_the_limit() {
+        let mut rows = vec![1, 2, 3];
+        assert!(!split_batch(&mut rows, 2));
+        assert_eq!(rows, [1, 2]);
+        let mut rows = vec![1, 2];
+        assert!(split_batch(&mut rows, 2));
+        assert_eq!(rows, [1, 2]);
+        let mut rows: Vec<i32> = Vec::new();
+        assert!(split_batch(&mut rows, 2));
+    }
+}
