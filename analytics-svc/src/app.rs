@@ -60,6 +60,9 @@ pub fn wiring_with(application: &Application, config: AnalyticsConfig) -> Wiring
     };
     wiring
         .routes
-        .add_service(AnalyticsServiceServer::new(AnalyticsApi { answers, resyncs }));
+        .add_service(AnalyticsServiceServer::new(AnalyticsApi {
+            answers,
+            resyncs,
+        }));
     wiring
 }

@@ -199,7 +199,10 @@ fn history(workers: [Uuid; 2]) -> History {
     History {
         events,
         today,
-        fees_today: cheap.fee_cents + rich_late.fee_cents + rich_early.fee_cents + 2 * open.fee_cents,
+        fees_today: cheap.fee_cents
+            + rich_late.fee_cents
+            + rich_early.fee_cents
+            + 2 * open.fee_cents,
         rewards_today: cheap.reward_cents + rich_late.reward_cents + rich_early.reward_cents,
         winners: [
             price(&tie_a, format!("task {}", tie_a.id), before),
@@ -209,7 +212,11 @@ fn history(workers: [Uuid; 2]) -> History {
     }
 }
 
-async fn publish(dashboard: &Dashboard, event: &Event, at: DateTime<Utc>) -> (String, String, Vec<u8>) {
+async fn publish(
+    dashboard: &Dashboard,
+    event: &Event,
+    at: DateTime<Utc>,
+) -> (String, String, Vec<u8>) {
     let (exchange, key, body) = match event {
         Event::Created(event) => (
             "ates.tracker.tasks",
@@ -459,7 +466,8 @@ async fn events_in_any_order_and_delivered_twice_give_the_same_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_only_with_every_batch() {
+async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_only_with_every_batch()
+{
     let dashboard = Dashboard::start().await;
     let workers = two_workers(&dashboard).await;
     let history = history(workers);
@@ -690,7 +698,11 @@ async fn bad_input_is_refused_naming_the_field_and_only_admins_may_ask() {
                 .unwrap_err(),
         ];
         for refusal in refusals {
-            assert_eq!(refusal.code(), Code::PermissionDenied, "{name}: {refusal:?}");
+            assert_eq!(
+                refusal.code(),
+                Code::PermissionDenied,
+                "{name}: {refusal:?}"
+            );
         }
     }
 }

@@ -112,7 +112,10 @@ const ACCESS: &[(&str, Access)] = &[
         "/ates.analytics.v1.AnalyticsService/GetMostExpensiveTaskSeries",
         ADMIN,
     ),
-    ("/ates.analytics.v1.AnalyticsService/ResyncProjections", ADMIN),
+    (
+        "/ates.analytics.v1.AnalyticsService/ResyncProjections",
+        ADMIN,
+    ),
 ];
 
 const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Accountant, Role::Worker];

@@ -84,7 +84,11 @@ async fn a_resync_request_gets_every_task_once_in_numbered_batches_however_often
         (lasts == 2).then_some(())
     })
     .await;
-    assert!(complete.is_some(), "got {} batches", snapshots().await.len());
+    assert!(
+        complete.is_some(),
+        "got {} batches",
+        snapshots().await.len()
+    );
     let mut batches: BTreeMap<(String, u32), events::TasksSnapshot> = BTreeMap::new();
     for snapshot in snapshots().await {
         let batch = snapshot.batch.clone().unwrap();
@@ -98,18 +102,35 @@ async fn a_resync_request_gets_every_task_once_in_numbered_batches_however_often
             .filter(|((id, _), _)| *id == resync.to_string())
             .map(|(_, snapshot)| snapshot)
             .collect();
-        let indexes: Vec<u32> = mine.iter().map(|s| s.batch.as_ref().unwrap().index).collect();
-        assert_eq!(indexes, [0, 1, 2], "{resync}: batches of at most 1,000 tasks");
-        let lasts: Vec<bool> = mine.iter().map(|s| s.batch.as_ref().unwrap().last).collect();
+        let indexes: Vec<u32> = mine
+            .iter()
+            .map(|s| s.batch.as_ref().unwrap().index)
+            .collect();
+        assert_eq!(
+            indexes,
+            [0, 1, 2],
+            "{resync}: batches of at most 1,000 tasks"
+        );
+        let lasts: Vec<bool> = mine
+            .iter()
+            .map(|s| s.batch.as_ref().unwrap().last)
+            .collect();
         assert_eq!(lasts, [false, false, true]);
-        assert!(mine.iter().all(|s| s.batch.as_ref().unwrap().stream == "tasks"));
+        assert!(
+            mine.iter()
+                .all(|s| s.batch.as_ref().unwrap().stream == "tasks")
+        );
         let tasks: BTreeMap<&str, &events::tasks_snapshot::Task> = mine
             .iter()
             .flat_map(|snapshot| &snapshot.tasks)
             .map(|task| (task.task_id.as_str(), task))
             .collect();
         let sent: usize = mine.iter().map(|snapshot| snapshot.tasks.len()).sum();
-        assert_eq!((sent, tasks.len()), (TASKS as usize, TASKS as usize), "each task once");
+        assert_eq!(
+            (sent, tasks.len()),
+            (TASKS as usize, TASKS as usize),
+            "each task once"
+        );
         let rewritten: Vec<_> = tasks
             .values()
             .filter(|task| task.description == "rewritten")

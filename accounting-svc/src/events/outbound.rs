@@ -86,8 +86,7 @@ pub fn audit_log_snapshot(
                     .unwrap_or_default(),
                 amount_cents: entry.amount_cents,
                 // The table's CHECK constraint allows no other kinds.
-                kind: Kind::parse(&entry.kind)
-                    .map_or(events::EntryKind::Unspecified, kind) as i32,
+                kind: Kind::parse(&entry.kind).map_or(events::EntryKind::Unspecified, kind) as i32,
                 business_date: entry.business_date.to_string(),
                 occurred_at: Some(timestamp(entry.occurred_at)),
             })

@@ -76,7 +76,12 @@ mod tests {
         let rich_late = completion(2, 4_000, 30);
         let rich_early = completion(9, 4_000, 10);
         let rich_early_lower_id = completion(3, 4_000, 10);
-        let all = [cheap, rich_late, rich_early.clone(), rich_early_lower_id.clone()];
+        let all = [
+            cheap,
+            rich_late,
+            rich_early.clone(),
+            rich_early_lower_id.clone(),
+        ];
         assert_eq!(most_expensive(&all), Some(&rich_early_lower_id));
         assert!(ranks_above(&rich_early_lower_id, &rich_early));
         assert!(!ranks_above(&rich_early, &rich_early));

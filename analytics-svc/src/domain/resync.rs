@@ -36,9 +36,12 @@ pub struct BatchSeen {
 pub fn is_complete(batches: &[BatchSeen]) -> bool {
     STREAMS.into_iter().all(|stream| {
         let of_stream = || batches.iter().filter(move |batch| batch.stream == stream);
-        of_stream()
-            .find(|batch| batch.last)
-            .is_some_and(|last| of_stream().filter(|batch| batch.index <= last.index).count() == last.index as usize + 1)
+        of_stream().find(|batch| batch.last).is_some_and(|last| {
+            of_stream()
+                .filter(|batch| batch.index <= last.index)
+                .count()
+                == last.index as usize + 1
+        })
     })
 }
 
@@ -62,7 +65,10 @@ mod tests {
             seen(Stream::Bills, 0, true),
             seen(Stream::AuditLog, 0, false),
         ];
-        assert!(!is_complete(&batches), "tasks lack batch 0, audit-log its last");
+        assert!(
+            !is_complete(&batches),
+            "tasks lack batch 0, audit-log its last"
+        );
         batches.push(seen(Stream::Tasks, 0, false));
         assert!(!is_complete(&batches), "audit-log lacks its last");
         batches.push(seen(Stream::AuditLog, 2, true));

@@ -39,7 +39,11 @@ impl<T> Default for Projected<T> {
 
 impl<T> Projected<T> {
     /// Notes a snapshot batch of `stream`, refusing one that says it is of another stream.
-    fn snapshot(&mut self, batch: Option<SnapshotBatch>, stream: Stream) -> Result<(), HandlerError> {
+    fn snapshot(
+        &mut self,
+        batch: Option<SnapshotBatch>,
+        stream: Stream,
+    ) -> Result<(), HandlerError> {
         let batch = batch.ok_or_else(|| rejected("batch is missing"))?;
         if resyncs::parse_stream(&batch.stream) != Some(stream) {
             return Err(rejected(format!(
@@ -89,7 +93,11 @@ fn text(field: &str, raw: String) -> Result<String, HandlerError> {
 pub struct AccountsHandler;
 
 impl AccountsHandler {
-    fn fact(account_id: &str, raw_role: i32, raw_revision: u64) -> Result<AccountFact, HandlerError> {
+    fn fact(
+        account_id: &str,
+        raw_role: i32,
+        raw_revision: u64,
+    ) -> Result<AccountFact, HandlerError> {
         Ok(AccountFact {
             account_id: field_uuid("account_id", account_id)?,
             role: role(raw_role)?,
@@ -128,9 +136,11 @@ impl Reads<auth::AccountCreated> for AccountsHandler {
         event: Received<auth::AccountCreated>,
     ) -> Result<(), HandlerError> {
         let created = event.message;
-        batch
-            .facts
-            .push(Self::fact(&created.account_id, created.role, created.revision)?);
+        batch.facts.push(Self::fact(
+            &created.account_id,
+            created.role,
+            created.revision,
+        )?);
         Ok(())
     }
 }
@@ -142,9 +152,11 @@ impl Reads<auth::AccountRoleChanged> for AccountsHandler {
         event: Received<auth::AccountRoleChanged>,
     ) -> Result<(), HandlerError> {
         let changed = event.message;
-        batch
-            .facts
-            .push(Self::fact(&changed.account_id, changed.role, changed.revision)?);
+        batch.facts.push(Self::fact(
+            &changed.account_id,
+            changed.role,
+            changed.revision,
+        )?);
         Ok(())
     }
 }
@@ -157,9 +169,11 @@ impl Reads<auth::AccountsSnapshot> for AccountsHandler {
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
         for account in &snapshot.accounts {
-            batch
-                .facts
-                .push(Self::fact(&account.account_id, account.role, account.revision)?);
+            batch.facts.push(Self::fact(
+                &account.account_id,
+                account.role,
+                account.revision,
+            )?);
         }
         batch.snapshot(snapshot.batch, Stream::Accounts)
     }
@@ -259,7 +273,11 @@ impl Reads<tracker::TasksSnapshot> for TasksHandler {
 pub struct BillsHandler;
 
 impl BillsHandler {
-    fn fact(account_id: &str, balance_cents: i64, raw_revision: u64) -> Result<BalanceFact, HandlerError> {
+    fn fact(
+        account_id: &str,
+        balance_cents: i64,
+        raw_revision: u64,
+    ) -> Result<BalanceFact, HandlerError> {
         Ok(BalanceFact {
             account_id: field_uuid("account_id", account_id)?,
             balance_cents,
@@ -297,9 +315,11 @@ impl Reads<accounting::BillUpdated> for BillsHandler {
         event: Received<accounting::BillUpdated>,
     ) -> Result<(), HandlerError> {
         let bill = event.message;
-        batch
-            .facts
-            .push(Self::fact(&bill.account_id, bill.balance_cents, bill.revision)?);
+        batch.facts.push(Self::fact(
+            &bill.account_id,
+            bill.balance_cents,
+            bill.revision,
+        )?);
         Ok(())
     }
 }
@@ -312,9 +332,11 @@ impl Reads<accounting::BillsSnapshot> for BillsHandler {
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
         for bill in &snapshot.bills {
-            batch
-                .facts
-                .push(Self::fact(&bill.account_id, bill.balance_cents, bill.revision)?);
+            batch.facts.push(Self::fact(
+                &bill.account_id,
+                bill.balance_cents,
+                bill.revision,
+            )?);
         }
         batch.snapshot(snapshot.batch, Stream::Bills)
     }
@@ -331,7 +353,10 @@ impl AuditLogHandler {
             Ok(accounting::EntryKind::CompletionReward) => EntryKind::CompletionReward,
             Ok(accounting::EntryKind::Payout) => EntryKind::Payout,
             Ok(accounting::EntryKind::Unspecified) | Err(_) => {
-                return Err(rejected(format!("kind {} is not an entry kind", entry.kind)));
+                return Err(rejected(format!(
+                    "kind {} is not an entry kind",
+                    entry.kind
+                )));
             }
         };
         let task_id = if entry.task_id.is_empty() {

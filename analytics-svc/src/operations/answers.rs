@@ -78,11 +78,7 @@ impl Answers {
     ) -> Result<Option<DayWinner>, AnalyticsError> {
         let winners = self.day_winners(period.ending_on(end)).await?;
         let best = most_expensive(winners.iter().map(|winner| &winner.completion)).cloned();
-        Ok(best.and_then(|best| {
-            winners
-                .into_iter()
-                .find(|winner| winner.completion == best)
-        }))
+        Ok(best.and_then(|best| winners.into_iter().find(|winner| winner.completion == best)))
     }
 
     /// The most expensive task of each date of `range` (`None` for a date without completions).
@@ -94,8 +90,7 @@ impl Answers {
         Ok(range
             .dates()
             .map(|date| {
-                let winner = winners
-                    .next_if(|winner| winner.completion.completed_on == date);
+                let winner = winners.next_if(|winner| winner.completion.completed_on == date);
                 (date, winner)
             })
             .collect())

@@ -4,4 +4,4 @@ mod answers;
 mod resync;
 
 pub use answers::{Answers, Summary};
-pub use resync::{Resyncs, ResyncRequest};
+pub use resync::{ResyncRequest, Resyncs};

@@ -61,7 +61,10 @@ impl Resyncs {
 
     /// Asks for a resync when this database never had one: a new database, or one that replaced
     /// a lost one, learns what happened before it. Replicas starting together ask once.
-    pub async fn request_first(&self, now: DateTime<Utc>) -> Result<Option<ResyncRequest>, AnalyticsError> {
+    pub async fn request_first(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ResyncRequest>, AnalyticsError> {
         let mut conn = ates_storage::connection(&self.pool).await?;
         let request = self
             .outbox

@@ -107,12 +107,14 @@ pub async fn day_totals(conn: &mut AsyncPgConnection, date: NaiveDate) -> QueryR
         .first(conn)
         .await
         .optional()?;
-    Ok(totals.map_or_else(DayTotals::default, |(fees_cents, rewards_cents)| {
-        DayTotals {
-            fees_cents,
-            rewards_cents,
-        }
-    }))
+    Ok(
+        totals.map_or_else(DayTotals::default, |(fees_cents, rewards_cents)| {
+            DayTotals {
+                fees_cents,
+                rewards_cents,
+            }
+        }),
+    )
 }
 
 /// A date's most expensive completed task, with its description as last heard (empty when the

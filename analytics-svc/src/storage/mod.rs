@@ -11,7 +11,9 @@ pub mod tasks;
 use std::collections::BTreeMap;
 
 /// Of several values per key, the one with the highest revision (the first of equals).
-pub(crate) fn newest<K: Ord, T>(items: impl IntoIterator<Item = (K, i64, T)>) -> BTreeMap<K, (i64, T)> {
+pub(crate) fn newest<K: Ord, T>(
+    items: impl IntoIterator<Item = (K, i64, T)>,
+) -> BTreeMap<K, (i64, T)> {
     let mut newest: BTreeMap<K, (i64, T)> = BTreeMap::new();
     for (key, revision, value) in items {
         match newest.get(&key) {

@@ -55,9 +55,11 @@ pub async fn insert(
 
 /// Whether any resync was ever requested in this database.
 pub async fn any(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(resyncs::table.select(resyncs::resync_id)))
-        .get_result(conn)
-        .await
+    diesel::select(diesel::dsl::exists(
+        resyncs::table.select(resyncs::resync_id),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Records the batches that arrived (each once).
@@ -74,7 +76,8 @@ pub async fn record_batches(
             (
                 resync_batches::resync_id.eq(receipt.resync_id),
                 resync_batches::stream.eq(stream_name(receipt.batch.stream)),
-                resync_batches::batch_index.eq(i32::try_from(receipt.batch.index).unwrap_or(i32::MAX)),
+                resync_batches::batch_index
+                    .eq(i32::try_from(receipt.batch.index).unwrap_or(i32::MAX)),
                 resync_batches::last.eq(receipt.batch.last),
             )
         })

@@ -54,8 +54,14 @@ pub async fn apply(conn: &mut AsyncPgConnection, facts: &[TaskFact]) -> diesel::
         return Ok(());
     }
     let ids: Vec<Uuid> = merged.keys().copied().collect();
-    let descriptions: Vec<&str> = merged.values().map(|fact| fact.description.as_str()).collect();
-    let revisions: Vec<i64> = merged.values().map(|fact| fact.description_revision).collect();
+    let descriptions: Vec<&str> = merged
+        .values()
+        .map(|fact| fact.description.as_str())
+        .collect();
+    let revisions: Vec<i64> = merged
+        .values()
+        .map(|fact| fact.description_revision)
+        .collect();
     let fees: Vec<Option<i64>> = merged
         .values()
         .map(|fact| fact.prices.map(|prices| prices.fee_cents))

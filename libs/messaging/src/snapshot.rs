@@ -232,9 +232,7 @@ impl<S: SnapshotSource> Snapshots<S> {
                     after: job.cursor,
                     cause: Cause::from_parts(job.traceparent, job.tracestate),
                 };
-                let next = source
-                    .record_batch(conn, events, &position, limit)
-                    .await?;
+                let next = source.record_batch(conn, events, &position, limit).await?;
                 let this_job = snapshot_jobs::table
                     .filter(snapshot_jobs::resync_id.eq(job.resync_id))
                     .filter(snapshot_jobs::stream.eq(&job.stream));

@@ -399,10 +399,8 @@ impl Day {
                         "seed {seed}: the tracker and the test disagree on an assignee"
                     );
                     known.done = true;
-                    known.completed_at = done
-                        .completed_at
-                        .as_ref()
-                        .map(|at| (at.seconds, at.nanos));
+                    known.completed_at =
+                        done.completed_at.as_ref().map(|at| (at.seconds, at.nanos));
                     self.books.credit(&id, &task.task_id, known.reward_cents);
                 }
             }
@@ -710,8 +708,12 @@ impl Day {
         let expected_summary = analytics::GetSummaryResponse {
             business_date: today.to_string(),
             management_earnings_cents: self.books.fees_cents - self.books.rewards_cents,
-            negative_balance_count: self.books.balances.values().filter(|cents| **cents < 0).count()
-                as i64,
+            negative_balance_count: self
+                .books
+                .balances
+                .values()
+                .filter(|cents| **cents < 0)
+                .count() as i64,
             rebuilding: false,
             worker_count: self.worker_count,
         };
@@ -805,7 +807,10 @@ impl Day {
             .today
             .unwrap();
         let accounting_negative = accounting_client
-            .list_balances(signed(accounting::ListBalancesRequest::default(), &self.admin))
+            .list_balances(signed(
+                accounting::ListBalancesRequest::default(),
+                &self.admin,
+            ))
             .await
             .unwrap()
             .into_inner()
