@@ -14,3 +14,5 @@ say "accounting: ledger events settled from task lifecycles vs the bare broker l
 cargo bench -p accounting-svc --bench settlement
 say "payouts: the close of a day with 10,000 accounts owed money; its e-mails to a local SMTP listener"
 cargo bench -p payouts-svc --bench close
+say "analytics: the dashboard's answers over 1,000,000 audit-log entries vs the health check; a wiped rebuild"
+cargo bench -p analytics-svc --bench answers

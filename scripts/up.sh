@@ -125,6 +125,8 @@ The first admin is $AUTH_BOOTSTRAP_ADMIN_EMAIL; its beak is in .local/auth.env. 
       http://127.0.0.1:50051/ates.auth.v1.AuthService/SignIn | sed -n 's/.*"accessToken": "\\(.*\\)".*/\\1/p')
   \$BUF -H "Authorization: Bearer \$TOKEN" -d '{"email": "popug@ates.local", "role": "ROLE_WORKER"}' \\
       http://127.0.0.1:50051/ates.auth.v1.AuthService/CreateAccount
+  \$BUF -H "Authorization: Bearer \$TOKEN" -d '{}' \\
+      http://127.0.0.1:50056/ates.analytics.v1.AnalyticsService/GetSummary
 
 Ctrl-C here, or 'make down' from another terminal, stops everything 'make up' started.
 TEXT
