@@ -48,8 +48,8 @@ async fn load(dashboard: &Dashboard, tasks: usize, today: NaiveDate) {
          SELECT n, gen_random_uuid() AS task_id, \
                 1000 + (random() * 1000)::bigint AS fee_cents, \
                 2000 + (random() * 2000)::bigint AS reward_cents, \
-                ($2::date - (n % 365)) AS business_date, \
-                ($2::date - (n % 365))::timestamptz + make_interval(secs => (n % 86000)) AS completed_at \
+                ($2::date - (n % 365)::int) AS business_date, \
+                ($2::date - (n % 365)::int)::timestamptz + make_interval(secs => (n % 86000)) AS completed_at \
          FROM generate_series(0, $1 - 1) AS n",
         "INSERT INTO accounts (account_id, role, revision) \
          SELECT account_id, 'worker', 1 FROM bench_workers",
