@@ -198,7 +198,11 @@ async fn answers(dashboard: &Dashboard, today: NaiveDate, calls: usize) {
     print("health check (after)", &again, &baseline);
     print("GetSummary", &summary_figures, &baseline);
     print("GetMostExpensiveTask(month)", &month_figures, &baseline);
-    print("GetMostExpensiveTaskSeries(366 d)", &series_figures, &baseline);
+    print(
+        "GetMostExpensiveTaskSeries(366 d)",
+        &series_figures,
+        &baseline,
+    );
 }
 
 /// A wiped resync with `tasks` tasks and their entries sent as snapshots; prints items per second.
@@ -297,7 +301,10 @@ async fn rebuild(dashboard: &Dashboard, tasks: usize, today: NaiveDate) {
         if !summary.rebuilding {
             break;
         }
-        assert!(Instant::now() < deadline, "the rebuild did not complete in 30 minutes");
+        assert!(
+            Instant::now() < deadline,
+            "the rebuild did not complete in 30 minutes"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let complete = started.elapsed();
