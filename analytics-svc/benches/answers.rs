@@ -207,16 +207,7 @@ async fn answers(dashboard: &Dashboard, today: NaiveDate, calls: usize) {
 
 /// A wiped resync with `tasks` tasks and their entries sent as snapshots; prints items per second.
 async fn rebuild(dashboard: &Dashboard, tasks: usize, today: NaiveDate) {
-    let mut client = dashboard.client().await;
-    let resync = client
-        .resync_projections(signed(
-            api::ResyncProjectionsRequest { wipe: true },
-            dashboard.admin(),
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .resync_id;
+    let resync = dashboard.request_resync(true).await.resync_id;
     let worker = Uuid::new_v4().to_string();
     let batch = |stream: &str, index: usize, count: usize| SnapshotBatch {
         resync_id: resync.clone(),
@@ -291,6 +282,7 @@ async fn rebuild(dashboard: &Dashboard, tasks: usize, today: NaiveDate) {
         };
     }
     let published = started.elapsed();
+    let mut client = dashboard.client().await;
     let deadline = Instant::now() + Duration::from_secs(1_800);
     loop {
         let summary = client

@@ -481,15 +481,7 @@ async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_onl
     // An admin wipes analytics and asks for a resync; the test answers as the tracker and
     // accounting: the state, in batches, with stale snapshot items (an older description, an
     // older balance) that must lose to the changes already heard again.
-    let mut client = dashboard.client().await;
-    let resync = client
-        .resync_projections(signed(
-            api::ResyncProjectionsRequest { wipe: true },
-            dashboard.admin(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let resync = dashboard.request_resync(true).await;
     let resync_id: Uuid = resync.resync_id.parse().unwrap();
     assert!(resync.requested_at.is_some());
     let emptied = answers(&dashboard, history.today).await;

@@ -1,7 +1,8 @@
 //! One trace per business flow: a client's CreateTask and CompleteTask, sent with its own W3C
 //! trace context, reach the tracker's server spans, accounting's consumer span of each event the
-//! tracker recorded, and the events accounting recorded in turn, all in the client's trace, as
-//! exported over OTLP by the real binaries to a real receiver.
+//! tracker recorded, and the consumer spans in payouts and analytics of the events accounting
+//! recorded in turn (and analytics' of the tracker's `TaskCreated`), all in the client's trace,
+//! as exported over OTLP by the real binaries to a real receiver.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,12 +11,8 @@ mod system;
 use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
-use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::ates::tracker::v1 as tracker;
-use ates_contracts::routing;
-use ates_testkit::{OtlpCollector, ReceivedSpan, TestBroker};
-use lapin::options::BasicGetOptions;
-use prost::Message as _;
+use ates_testkit::{OtlpCollector, ReceivedSpan, SmtpSink, TestBroker, TestDatabase};
 use system::{System, signed};
 
 /// The client's trace: one business flow.
@@ -28,11 +25,6 @@ fn traced<T>(message: T, token: &str, client_span: &str) -> tonic::Request<T> {
         format!("00-{TRACE_ID}-{client_span}-01").parse().unwrap(),
     );
     request
-}
-
-/// The span id in a `traceparent`.
-fn parent_span_id(traceparent: &str) -> &str {
-    traceparent.split('-').nth(2).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,6 +42,14 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
         ],
     )
     .await;
+
+    let smtp = SmtpSink::start().await.unwrap();
+    let payouts_database = TestDatabase::create().await.unwrap();
+    let payouts_url = payouts_database.url().to_owned();
+    let payouts = system
+        .start_payouts(&payouts_url, Some(payouts_database), &smtp.url(), &[])
+        .await;
+    let analytics = system.start_analytics().await;
 
     let (worker, token) = system.new_worker("traced@uberpopug.test").await;
 
@@ -114,37 +114,43 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
         "accounting settled the fee and the reward"
     );
 
-    // The events accounting recorded for them (audit-log entries, bill updates) wait in their
-    // consumers' queues: each carries the client's trace on.
-    let connection = system.broker.connect().await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let mut recorded: Vec<EventEnvelope> = Vec::new();
-    for subscription in routing::subscriptions()
-        .into_iter()
-        .filter(|subscription| subscription.exchange.starts_with("ates.accounting."))
-    {
-        let queue = topology.queue(&subscription);
-        while let Some(message) = channel
-            .basic_get(queue.clone().into(), BasicGetOptions { no_ack: true })
-            .await
-            .unwrap()
-        {
-            recorded.push(EventEnvelope::decode(message.delivery.data.as_slice()).unwrap());
+    // The events accounting recorded for them (audit-log entries, bill updates) reach payouts and
+    // analytics: each consumer span there must continue the client's trace.
+    let wanted: [(&str, &str); 4] = [
+        ("payouts-svc", "ates.accounting.events.v1.BillUpdated"),
+        ("analytics-svc", "ates.accounting.events.v1.BillUpdated"),
+        (
+            "analytics-svc",
+            "ates.accounting.events.v1.AuditLogEntryCreated",
+        ),
+        ("analytics-svc", "ates.tracker.events.v1.TaskCreated"),
+    ];
+    let consumed_downstream = ates_testkit::eventually(Duration::from_secs(30), || {
+        let spans = collector.spans();
+        async move {
+            wanted
+                .iter()
+                .all(|(service, event_type)| {
+                    spans.iter().any(|span| {
+                        span.trace_id == TRACE_ID
+                            && span.service == *service
+                            && span.name == "consume event"
+                            && span.attribute("event.type") == Some(event_type)
+                    })
+                })
+                .then_some(())
         }
-    }
-    let types: Vec<&str> = recorded
-        .iter()
-        .map(|event| event.event_type.as_str())
-        .collect();
-    for wanted in [
-        "ates.accounting.events.v1.AuditLogEntryCreated",
-        "ates.accounting.events.v1.BillUpdated",
-    ] {
-        assert!(types.contains(&wanted), "no {wanted} among {types:?}");
-    }
+    })
+    .await;
 
     // SIGTERM flushes every process's last spans.
-    for process in [&system.tracker, &system.accounting, &system.auth] {
+    for process in [
+        &payouts,
+        &analytics,
+        &system.tracker,
+        &system.accounting,
+        &system.auth,
+    ] {
         assert!(process.stop().await, "{} stopped cleanly", process.name);
     }
     let spans: Vec<ReceivedSpan> = collector
@@ -198,19 +204,37 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
             "accounting's span of {event_type} is not a child of a tracker span: {span:?}"
         );
     }
-    let consumer_span_ids: Vec<&str> = consumed.iter().map(|span| span.span_id.as_str()).collect();
-    for event in &recorded {
+    assert!(
+        consumed_downstream.is_some(),
+        "payouts and analytics did not consume the flow's events in its trace: {names:#?}"
+    );
+    let accounting_span_ids: Vec<&str> =
+        consumed.iter().map(|span| span.span_id.as_str()).collect();
+    for (service, event_type) in wanted {
+        let downstream: Vec<&ReceivedSpan> = spans
+            .iter()
+            .filter(|span| {
+                span.service == service
+                    && span.name == "consume event"
+                    && span.attribute("event.type") == Some(event_type)
+            })
+            .collect();
         assert!(
-            event.traceparent.contains(TRACE_ID),
-            "{} left the client's trace: `{}`",
-            event.event_type,
-            event.traceparent
+            !downstream.is_empty(),
+            "no {service} span consuming {event_type} in the client's trace: {names:#?}"
         );
-        assert!(
-            consumer_span_ids.contains(&parent_span_id(&event.traceparent)),
-            "{} does not continue the consumer span of the event that caused it: `{}`",
-            event.event_type,
-            event.traceparent
-        );
+        // accounting's events continue accounting's consumer span of the event that caused
+        // them; the tracker's continue a tracker span.
+        let parents = if event_type.starts_with("ates.accounting.") {
+            &accounting_span_ids
+        } else {
+            &tracker_span_ids
+        };
+        for span in downstream {
+            assert!(
+                parents.contains(&span.parent_span_id.as_str()),
+                "{service}'s span of {event_type} does not continue the span that recorded it: {span:?}"
+            );
+        }
     }
 }

@@ -54,6 +54,9 @@ CREATE TABLE day_totals (
 -- Resyncs analytics asked for, and the snapshot batches received for them.
 CREATE TABLE resyncs (
     resync_id UUID PRIMARY KEY,
+    -- The order requests were recorded in: assigned under the request lock, so a later position
+    -- is a later request even when two requests' clocks disagree.
+    position BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     requested_at TIMESTAMPTZ NOT NULL,
     wiped BOOLEAN NOT NULL
 );

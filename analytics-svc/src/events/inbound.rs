@@ -38,6 +38,31 @@ impl<T> Default for Projected<T> {
 }
 
 impl<T> Projected<T> {
+    /// Keeps the facts of a snapshot's items. An item that cannot be read is set aside, logged
+    /// with its reason, while the others are kept: refusing the whole batch would park every good
+    /// item with it and leave the resync waiting for that batch for ever. (The same thing sent as a
+    /// change event is parked on its own, as one message.)
+    fn snapshot_items<I>(
+        &mut self,
+        batch: Option<&SnapshotBatch>,
+        items: impl IntoIterator<Item = I>,
+        fact: impl Fn(I) -> Result<T, HandlerError>,
+    ) {
+        for (position, item) in items.into_iter().enumerate() {
+            match fact(item) {
+                Ok(fact) => self.facts.push(fact),
+                Err(error) => tracing::error!(
+                    stream = batch.map_or("", |batch| batch.stream.as_str()),
+                    resync_id = batch.map_or("", |batch| batch.resync_id.as_str()),
+                    batch_index = batch.map(|batch| batch.index),
+                    item = position,
+                    %error,
+                    "snapshot item set aside"
+                ),
+            }
+        }
+    }
+
     /// Notes a snapshot batch of `stream`, refusing one that says it is of another stream.
     fn snapshot(
         &mut self,
@@ -168,13 +193,9 @@ impl Reads<auth::AccountsSnapshot> for AccountsHandler {
         event: Received<auth::AccountsSnapshot>,
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
-        for account in &snapshot.accounts {
-            batch.facts.push(Self::fact(
-                &account.account_id,
-                account.role,
-                account.revision,
-            )?);
-        }
+        batch.snapshot_items(snapshot.batch.as_ref(), &snapshot.accounts, |account| {
+            Self::fact(&account.account_id, account.role, account.revision)
+        });
         batch.snapshot(snapshot.batch, Stream::Accounts)
     }
 }
@@ -252,8 +273,8 @@ impl Reads<tracker::TasksSnapshot> for TasksHandler {
         event: Received<tracker::TasksSnapshot>,
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
-        for task in snapshot.tasks {
-            batch.facts.push(TaskFact {
+        batch.snapshot_items(snapshot.batch.as_ref(), snapshot.tasks, |task| {
+            Ok(TaskFact {
                 task_id: field_uuid("task_id", &task.task_id)?,
                 description: text("description", task.description)?,
                 description_revision: revision("description_revision", task.description_revision)?,
@@ -262,8 +283,8 @@ impl Reads<tracker::TasksSnapshot> for TasksHandler {
                     reward_cents: task.reward_cents,
                     created_at: time("created_at", task.created_at.as_ref())?,
                 }),
-            });
-        }
+            })
+        });
         batch.snapshot(snapshot.batch, Stream::Tasks)
     }
 }
@@ -331,13 +352,9 @@ impl Reads<accounting::BillsSnapshot> for BillsHandler {
         event: Received<accounting::BillsSnapshot>,
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
-        for bill in &snapshot.bills {
-            batch.facts.push(Self::fact(
-                &bill.account_id,
-                bill.balance_cents,
-                bill.revision,
-            )?);
-        }
+        batch.snapshot_items(snapshot.batch.as_ref(), &snapshot.bills, |bill| {
+            Self::fact(&bill.account_id, bill.balance_cents, bill.revision)
+        });
         batch.snapshot(snapshot.batch, Stream::Bills)
     }
 }
@@ -426,9 +443,96 @@ impl Reads<accounting::AuditLogSnapshot> for AuditLogHandler {
         event: Received<accounting::AuditLogSnapshot>,
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
-        for entry in snapshot.entries {
-            batch.facts.push(Self::fact(entry)?);
-        }
+        batch.snapshot_items(snapshot.batch.as_ref(), snapshot.entries, Self::fact);
         batch.snapshot(snapshot.batch, Stream::AuditLog)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ates_messaging::Cause;
+    use uuid::Uuid;
+
+    fn received<E>(message: E) -> Received<E> {
+        Received {
+            event_id: Uuid::new_v4(),
+            occurred_at: Utc::now(),
+            producer: "tracker-svc".to_owned(),
+            message,
+            cause: Cause::default(),
+        }
+    }
+
+    fn task(task_id: &str) -> tracker::tasks_snapshot::Task {
+        tracker::tasks_snapshot::Task {
+            task_id: task_id.to_owned(),
+            description: "Feed the parrots".to_owned(),
+            description_revision: 1,
+            fee_cents: 1_500,
+            reward_cents: 3_000,
+            created_at: Some(prost_types::Timestamp {
+                seconds: 1_790_000_000,
+                nanos: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_bad_item_of_a_snapshot_is_set_aside_and_the_batch_still_counts() {
+        let resync_id = Uuid::new_v4();
+        let good = Uuid::new_v4();
+        let mut projected = Projected::default();
+        let snapshot = tracker::TasksSnapshot {
+            batch: Some(SnapshotBatch {
+                resync_id: resync_id.to_string(),
+                stream: resyncs::stream_name(Stream::Tasks).to_owned(),
+                index: 3,
+                last: true,
+            }),
+            tasks: vec![task("not-a-uuid"), task(&good.to_string())],
+        };
+        TasksHandler
+            .read(&mut projected, received(snapshot))
+            .expect("a batch with one bad item is still read");
+        let kept: Vec<Uuid> = projected.facts.iter().map(|fact| fact.task_id).collect();
+        assert_eq!(kept, vec![good]);
+        assert_eq!(
+            projected.batches,
+            vec![BatchReceipt {
+                resync_id,
+                batch: BatchSeen {
+                    stream: Stream::Tasks,
+                    index: 3,
+                    last: true
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn a_snapshot_without_its_batch_or_of_another_stream_is_refused() {
+        let mut projected = Projected::default();
+        let without = tracker::TasksSnapshot {
+            batch: None,
+            tasks: vec![task(&Uuid::new_v4().to_string())],
+        };
+        let error = TasksHandler
+            .read(&mut projected, received(without))
+            .expect_err("a snapshot without its batch cannot count for a resync");
+        assert!(error.to_string().contains("batch is missing"), "{error}");
+        let other = tracker::TasksSnapshot {
+            batch: Some(SnapshotBatch {
+                resync_id: Uuid::new_v4().to_string(),
+                stream: resyncs::stream_name(Stream::Bills).to_owned(),
+                index: 0,
+                last: true,
+            }),
+            tasks: Vec::new(),
+        };
+        let error = TasksHandler
+            .read(&mut projected, received(other))
+            .expect_err("a tasks snapshot that says it is of bills is refused");
+        assert!(error.to_string().contains("batch.stream"), "{error}");
     }
 }

@@ -55,19 +55,27 @@ impl Answers {
     pub async fn summary(&self, now: DateTime<Utc>) -> Result<Summary, AnalyticsError> {
         let mut conn = ates_storage::connection(&self.pool).await?;
         let business_date = self.today(now);
-        let today = entries::day_totals(&mut conn, business_date).await?;
-        let negative_balance_count = balances::negative_count(&mut conn).await?;
-        let worker_count = accounts::count_with_role(&mut conn, Role::Worker).await?;
-        let rebuilding = resyncs::latest(&mut conn)
-            .await?
-            .is_some_and(|(_, batches)| !is_complete(&batches));
-        Ok(Summary {
-            business_date,
-            management_earnings_cents: today.management_earnings_cents(),
-            negative_balance_count,
-            worker_count,
-            rebuilding,
-        })
+        // One snapshot of the projections: figures read in separate statements could mix a
+        // state before a wipe with one after it, and say "not rebuilding" over half-empty tables.
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(async |conn| {
+                let rebuilding = resyncs::latest(conn)
+                    .await?
+                    .is_some_and(|(_, batches)| !is_complete(&batches));
+                let today = entries::day_totals(conn, business_date).await?;
+                let negative_balance_count = balances::negative_count(conn).await?;
+                let worker_count = accounts::count_with_role(conn, Role::Worker).await?;
+                Ok::<_, AnalyticsError>(Summary {
+                    business_date,
+                    management_earnings_cents: today.management_earnings_cents(),
+                    negative_balance_count,
+                    worker_count,
+                    rebuilding,
+                })
+            })
+            .await
     }
 
     /// The most expensive task completed in `period` ending on `end`.

@@ -90,10 +90,12 @@ pub async fn record_batches(
         .map(drop)
 }
 
-/// The latest resync requested and the batches that arrived for it.
+/// The latest resync requested and the batches that arrived for it. "Latest" is the order the
+/// requests were recorded in under [`lock_requests`], not their clocks: a wipe recorded after
+/// another request is the latest even when its clock was read earlier.
 pub async fn latest(conn: &mut AsyncPgConnection) -> QueryResult<Option<(Uuid, Vec<BatchSeen>)>> {
     let Some(resync_id) = resyncs::table
-        .order(resyncs::requested_at.desc())
+        .order(resyncs::position.desc())
         .select(resyncs::resync_id)
         .first::<Uuid>(conn)
         .await

@@ -50,6 +50,7 @@ diesel::table! {
 diesel::table! {
     resyncs (resync_id) {
         resync_id -> Uuid,
+        position -> Int8,
         requested_at -> Timestamptz,
         wiped -> Bool,
     }

@@ -9,7 +9,9 @@
 //! the cursor. A crash loses no batch and sends none twice, because the batch's event and the
 //! cursor commit together; replicas share the jobs (`FOR UPDATE SKIP LOCKED`). While the outbox
 //! holds more than [`OUTBOX_HIGH_WATER`] events the sender waits, so that a snapshot of millions of
-//! rows never floods the outbox nor holds up the service's own events for long.
+//! rows does not flood the outbox: the service's own events wait behind a few dozen snapshot events
+//! at most (the count is read before the batch's transaction, so each replica may add one batch
+//! beyond it).
 //!
 //! Changes committed while a stream is being read reach the consumer as ordinary events: a row
 //! changed behind the cursor is in that change's event, a row changed ahead of it is in a later
@@ -49,16 +51,15 @@ pub trait SnapshotSource: Send + Sync + 'static {
     /// The streams this service sends, e.g. `&["bills", "audit-log"]`.
     fn streams(&self) -> &'static [&'static str];
 
-    /// Reads the batch of `position.stream()` that follows `position.after()` (at most `limit`
-    /// items), records it with `events` as one snapshot event carrying `position.batch(last)`,
-    /// and returns where the next batch starts, or `None` when this batch was the stream's last.
-    /// [`split_batch`] tells the last batch from the others.
+    /// Reads the batch of `position.stream()` that follows `position.after_as()` (up to
+    /// `position.fetch()` rows in key order) and hands it to [`SnapshotPosition::record`], which
+    /// records it as one snapshot event and returns where the next batch starts, or `None` when
+    /// this batch was the stream's last.
     fn record_batch<'a>(
         &'a self,
         conn: &'a mut AsyncPgConnection,
         events: &'a Recorder,
         position: &'a SnapshotPosition,
-        limit: usize,
     ) -> BoxFuture<'a, Result<Option<String>, OutboxError>>;
 }
 
@@ -70,6 +71,7 @@ pub struct SnapshotPosition {
     index: u32,
     after: Option<String>,
     cause: Cause,
+    limit: usize,
 }
 
 impl SnapshotPosition {
@@ -81,6 +83,50 @@ impl SnapshotPosition {
     /// The key of the last item already sent, as the source returned it; `None` at the start.
     pub fn after(&self) -> Option<&str> {
         self.after.as_deref()
+    }
+
+    /// The cursor read as the source's key type; `None` at the start. A cursor that does not read
+    /// as `T` (left by another version of the source) is logged and the stream starts over from
+    /// its first item: items sent twice merge like any redelivery, items skipped would be lost.
+    pub fn after_as<T: std::str::FromStr>(&self) -> Option<T> {
+        let cursor = self.after.as_deref()?;
+        let parsed = cursor.parse().ok();
+        if parsed.is_none() {
+            tracing::warn!(
+                resync_id = %self.resync_id,
+                stream = %self.stream,
+                cursor,
+                "snapshot cursor unreadable: the stream starts over from its first item"
+            );
+        }
+        parsed
+    }
+
+    /// How many rows to read: one more than a batch holds, which tells the last batch.
+    pub fn fetch(&self) -> i64 {
+        i64::try_from(self.limit).unwrap_or(i64::MAX - 1) + 1
+    }
+
+    /// Records `rows` (read after the cursor, at most [`fetch`](Self::fetch) of them) as the
+    /// stream's next batch, the event built by `event` from the batch's place and its items, and
+    /// returns the cursor after it: `key` of its last row, or `None` when it was the last batch.
+    pub async fn record<R, E>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &Recorder,
+        mut rows: Vec<R>,
+        event: impl FnOnce(SnapshotBatch, &[R]) -> E,
+        key: impl FnOnce(&R) -> String,
+    ) -> Result<Option<String>, OutboxError>
+    where
+        E: prost::Message + prost::Name,
+    {
+        let last = split_batch(&mut rows, self.limit);
+        let message = event(self.batch(last), &rows);
+        events
+            .record(conn, &message, Utc::now(), self.cause())
+            .await?;
+        Ok(if last { None } else { rows.last().map(key) })
     }
 
     /// The trace of the request: every batch continues it.
@@ -101,7 +147,7 @@ impl SnapshotPosition {
 
 /// Given up to `limit + 1` rows read after the cursor, keeps the first `limit` and says whether
 /// this is the stream's last batch (no row beyond them).
-pub fn split_batch<T>(rows: &mut Vec<T>, limit: usize) -> bool {
+fn split_batch<T>(rows: &mut Vec<T>, limit: usize) -> bool {
     if rows.len() > limit {
         rows.truncate(limit);
         false
@@ -231,8 +277,9 @@ impl<S: SnapshotSource> Snapshots<S> {
                     index: u32::try_from(job.next_index).unwrap_or(u32::MAX),
                     after: job.cursor,
                     cause: Cause::from_parts(job.traceparent, job.tracestate),
+                    limit,
                 };
-                let next = source.record_batch(conn, events, &position, limit).await?;
+                let next = source.record_batch(conn, events, &position).await?;
                 let this_job = snapshot_jobs::table
                     .filter(snapshot_jobs::resync_id.eq(job.resync_id))
                     .filter(snapshot_jobs::stream.eq(&job.stream));
@@ -345,7 +392,28 @@ impl Reads<ResyncRequested> for ResyncHandler {
 
 #[cfg(test)]
 mod tests {
-    use super::split_batch;
+    use super::{Cause, SnapshotPosition, Uuid, split_batch};
+
+    fn at(after: Option<&str>) -> SnapshotPosition {
+        SnapshotPosition {
+            resync_id: Uuid::new_v4(),
+            stream: "tasks".to_owned(),
+            index: 4,
+            after: after.map(str::to_owned),
+            cause: Cause::default(),
+            limit: 2,
+        }
+    }
+
+    #[test]
+    fn a_cursor_reads_as_the_key_and_one_that_does_not_starts_the_stream_over() {
+        assert_eq!(at(None).after_as::<i64>(), None);
+        assert_eq!(at(Some("42")).after_as::<i64>(), Some(42));
+        let id = Uuid::new_v4();
+        assert_eq!(at(Some(&id.to_string())).after_as::<Uuid>(), Some(id));
+        assert_eq!(at(Some("4x2")).after_as::<i64>(), None);
+        assert_eq!(at(None).fetch(), 3);
+    }
 
     #[test]
     fn a_batch_is_the_last_when_no_row_follows_the_limit() {

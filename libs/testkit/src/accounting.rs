@@ -13,9 +13,9 @@ use ates_messaging::DbPool;
 
 use crate::{ConfirmedChannel, RunningService, TestDatabase};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tonic::transport::Channel as GrpcChannel;
 use uuid::Uuid;
 
@@ -103,28 +103,12 @@ impl Ledger {
 
     /// Publishes bytes to an exchange (a byte-for-byte copy of an earlier message, say).
     pub async fn publish_bytes(&self, exchange: &str, routing_key: &str, body: &[u8]) {
-        self.broker
-            .publish(
-                exchange,
-                routing_key,
-                body,
-                lapin::BasicProperties::default().with_delivery_mode(2),
-            )
-            .await;
+        self.broker.publish_bytes(exchange, routing_key, body).await;
     }
 
+    /// The number a counting query (`SELECT count(*) AS n ...`) answers on the service's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.pool.get().await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        crate::database::count(&self.pool, sql).await
     }
 
     /// Waits until every distinct event published so far has been applied (or parked), then

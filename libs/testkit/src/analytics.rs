@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use ates_contracts::ates::analytics::v1 as api;
 use ates_contracts::ates::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use ates_messaging::DbPool;
 use chrono::{DateTime, Utc};
@@ -81,28 +82,12 @@ impl Dashboard {
 
     /// Publishes bytes to an exchange (a byte-for-byte copy of an earlier message, say).
     pub async fn publish_bytes(&self, exchange: &str, routing_key: &str, body: &[u8]) {
-        self.broker
-            .publish(
-                exchange,
-                routing_key,
-                body,
-                lapin::BasicProperties::default().with_delivery_mode(2),
-            )
-            .await;
+        self.broker.publish_bytes(exchange, routing_key, body).await;
     }
 
+    /// The number a counting query (`SELECT count(*) AS n ...`) answers on the service's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.pool.get().await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        crate::database::count(&self.pool, sql).await
     }
 
     /// Waits until analytics has applied (or parked) `events` distinct events.
@@ -118,6 +103,19 @@ impl Dashboard {
         );
     }
 
+    /// Asks for a resync as the admin (`wipe`: empty the projections first).
+    pub async fn request_resync(&self, wipe: bool) -> api::ResyncProjectionsResponse {
+        self.client()
+            .await
+            .resync_projections(crate::signed(
+                api::ResyncProjectionsRequest { wipe },
+                self.admin(),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// The resync analytics asked for when it first started.
     pub async fn first_resync(&self) -> Uuid {
         #[derive(diesel::QueryableByName)]
@@ -126,7 +124,7 @@ impl Dashboard {
             resync_id: Uuid,
         }
         let mut conn = self.pool.get().await.unwrap();
-        diesel::sql_query("SELECT resync_id FROM resyncs ORDER BY requested_at LIMIT 1")
+        diesel::sql_query("SELECT resync_id FROM resyncs ORDER BY position LIMIT 1")
             .get_result::<Resync>(&mut conn)
             .await
             .unwrap()

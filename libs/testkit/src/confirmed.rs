@@ -77,6 +77,17 @@ impl ConfirmedChannel {
         );
     }
 
+    /// Publishes `body` as a persistent message (a byte-for-byte copy of an earlier one, say).
+    pub async fn publish_bytes(&self, exchange: &str, routing_key: &str, body: &[u8]) {
+        self.publish(
+            exchange,
+            routing_key,
+            body,
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await;
+    }
+
     /// Publishes `event` as its producer would (in an envelope, to its exchange, with its type as
     /// routing key) and returns the exact bytes sent.
     pub async fn publish_event<E: prost::Message + prost::Name>(

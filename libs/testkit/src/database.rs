@@ -80,6 +80,25 @@ pub(crate) fn replace_database(url: &str, database: &str) -> String {
     }
 }
 
+/// The number a counting query (`SELECT count(*) AS n ...`) answers on `pool`.
+pub async fn count(pool: &ates_storage::DbPool, sql: &str) -> i64 {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = pool
+        .get()
+        .await
+        .expect("a connection to the test's database");
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap_or_else(|error| panic!("`{sql}`: {error}"))
+        .n
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

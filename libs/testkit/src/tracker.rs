@@ -15,9 +15,9 @@ use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
 use ates_contracts::routing::{self, Service};
 use ates_messaging::DbPool;
+use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use lapin::options::BasicGetOptions;
 use prost::Message as _;
 use tonic::transport::Channel;
@@ -138,18 +138,9 @@ impl World {
         );
     }
 
+    /// The number a counting query (`SELECT count(*) AS n ...`) answers on the service's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.tracker_pool.get().await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        crate::database::count(&self.tracker_pool, sql).await
     }
 
     pub async fn client(&self) -> TrackerServiceClient<Channel> {

@@ -1,9 +1,8 @@
 //! The state the tracker sends again for a resync: every task with its current description and
 //! prices (stream "tasks").
 
-use ates_messaging::snapshot::{SnapshotPosition, SnapshotSource, split_batch};
+use ates_messaging::snapshot::{SnapshotPosition, SnapshotSource};
 use ates_messaging::{OutboxError, Recorder};
-use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
 
@@ -24,21 +23,14 @@ impl SnapshotSource for TaskSnapshots {
         conn: &'a mut AsyncPgConnection,
         events: &'a Recorder,
         position: &'a SnapshotPosition,
-        limit: usize,
     ) -> BoxFuture<'a, Result<Option<String>, OutboxError>> {
         Box::pin(async move {
-            let after = position.after().and_then(|cursor| cursor.parse().ok());
-            let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-            let mut rows = tasks::oldest_after(conn, after, fetch).await?;
-            let last = split_batch(&mut rows, limit);
-            let event = outbound::tasks_snapshot(position.batch(last), &rows);
-            events
-                .record(conn, &event, Utc::now(), position.cause())
-                .await?;
-            Ok(match rows.last() {
-                Some(row) if !last => Some(row.id.to_string()),
-                _ => None,
-            })
+            let rows = tasks::oldest_after(conn, position.after_as(), position.fetch()).await?;
+            position
+                .record(conn, events, rows, outbound::tasks_snapshot, |row| {
+                    row.id.to_string()
+                })
+                .await
         })
     }
 }
