@@ -23,15 +23,15 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
     let producer = ConfirmedChannel::open(&system.broker).await.unwrap();
     let channel = producer.channel();
 
-    let queues: Vec<String> = [Service::Tracker, Service::Accounting]
+    let queues: Vec<String> = [Service::Auth, Service::Tracker, Service::Accounting]
         .into_iter()
         .flat_map(routing::subscriptions_of)
         .map(|subscription| topology.queue(&subscription))
         .collect();
     assert_eq!(
         queues.len(),
-        4,
-        "tracker's accounts queue and accounting's three"
+        7,
+        "each one's resync queue, tracker's accounts queue and accounting's three"
     );
     for queue in &queues {
         for body in ates_testkit::poison() {
