@@ -305,12 +305,8 @@ async fn a_close_killed_after_its_first_payouts_resumes_and_pays_each_remaining_
     let (zone, date) = midnight_in(25);
     let system = System::start_with(broker(), &[], &[("BUSINESS_TIME_ZONE", zone.as_str())]).await;
     let smtp = SmtpSink::start().await.unwrap();
-    let database = TestDatabase::create().await.unwrap();
-    let url = database.url().to_owned();
     let payouts = system
-        .start_payouts(
-            &url,
-            Some(database),
+        .start_payouts_alone(
             &smtp.url(),
             &[
                 ("ATES_FAULT_POINT", "payouts.close.after_batch"),
@@ -347,12 +343,8 @@ async fn a_sender_killed_after_the_server_accepted_sends_at_most_one_duplicate_w
     let (zone, date) = midnight_in(25);
     let system = System::start_with(broker(), &[], &[("BUSINESS_TIME_ZONE", zone.as_str())]).await;
     let smtp = SmtpSink::start().await.unwrap();
-    let database = TestDatabase::create().await.unwrap();
-    let url = database.url().to_owned();
     let payouts = system
-        .start_payouts(
-            &url,
-            Some(database),
+        .start_payouts_alone(
             &smtp.url(),
             &[
                 ("ATES_FAULT_POINT", "payouts.email.after_accepted"),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
 use ates_contracts::ates::tracker::v1 as tracker;
-use ates_testkit::{OtlpCollector, ReceivedSpan, SmtpSink, TestBroker, TestDatabase};
+use ates_testkit::{OtlpCollector, ReceivedSpan, SmtpSink, TestBroker};
 use system::{System, signed};
 
 /// The client's trace: one business flow.
@@ -44,11 +44,7 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
     .await;
 
     let smtp = SmtpSink::start().await.unwrap();
-    let payouts_database = TestDatabase::create().await.unwrap();
-    let payouts_url = payouts_database.url().to_owned();
-    let payouts = system
-        .start_payouts(&payouts_url, Some(payouts_database), &smtp.url(), &[])
-        .await;
+    let payouts = system.start_payouts_alone(&smtp.url(), &[]).await;
     let analytics = system.start_analytics().await;
 
     let (worker, token) = system.new_worker("traced@uberpopug.test").await;

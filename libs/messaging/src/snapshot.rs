@@ -80,11 +80,6 @@ impl SnapshotPosition {
         &self.stream
     }
 
-    /// The key of the last item already sent, as the source returned it; `None` at the start.
-    pub fn after(&self) -> Option<&str> {
-        self.after.as_deref()
-    }
-
     /// The cursor read as the source's key type; `None` at the start. A cursor that does not read
     /// as `T` (left by another version of the source) is logged and the stream starts over from
     /// its first item: items sent twice merge like any redelivery, items skipped would be lost.

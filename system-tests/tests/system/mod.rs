@@ -280,6 +280,14 @@ impl System {
         .await
     }
 
+    /// A payouts process with a fresh database of its own (see [`System::start_payouts`]).
+    pub async fn start_payouts_alone(&self, smtp_url: &str, extra: &[(&str, &str)]) -> Process {
+        let database = TestDatabase::create().await.unwrap();
+        let url = database.url().to_owned();
+        self.start_payouts(&url, Some(database), smtp_url, extra)
+            .await
+    }
+
     /// An analytics process with a fresh database of its own, with the system's settings.
     pub async fn start_analytics(&self) -> Process {
         let database = TestDatabase::create().await.unwrap();
