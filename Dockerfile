@@ -1,11 +1,24 @@
-# One image per service: docker build --build-arg SERVICE=tracker-svc -t ates/tracker-svc .
+# syntax=docker/dockerfile:1
+# One image for all of aTES: the six services and the operator tools, in /usr/local/bin. Each
+# Kubernetes Deployment runs one of them (k8s/ates sets the command), so one build and one tag
+# serve a whole release:
+#   docker build -t registry.example.com/ates/ates:0.1.0 .
+#   docker push registry.example.com/ates/ates:0.1.0
+# and install the chart with image.repository=registry.example.com/ates/ates (the tag defaults
+# to the chart's appVersion).
 FROM rust:1.95-bookworm AS build
-ARG SERVICE
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin "${SERVICE}" && cp "target/release/${SERVICE}" /service
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bins \
+    && mkdir /out \
+    && for binary in auth-svc tracker-svc accounting-svc payouts-svc bff-svc analytics-svc \
+        ates-dead-letters ates-healthcheck; do cp "target/release/$binary" /out/; done
 
+# glibc and CA certificates, no shell, user 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /service /service
+COPY --from=build /out/ /usr/local/bin/
 USER 65532:65532
-ENTRYPOINT ["/service"]
+# No default service: the Deployment names the binary (e.g. /usr/local/bin/tracker-svc).
+ENTRYPOINT []

@@ -20,11 +20,12 @@ down: ## Stop what `make up` started (from another terminal).
 test: ## Run every test of the workspace against real PostgreSQL and RabbitMQ.
 	@bash scripts/test.sh
 
-lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breaking against the released contracts.
+lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breaking against the released contracts, the Helm chart check.
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd proto && ../$(BUF) lint
 	cd proto && ../$(BUF) breaking --against released/contracts.binpb $(UNRELEASED_PROTO:%=--exclude-path %)
+	@bash scripts/k8s-check.sh
 
 release-contracts: tools ## Record proto/ as the released contracts that `make lint` checks breaking changes against.
 	cd proto && ../$(BUF) build -o released/contracts.binpb
@@ -44,5 +45,5 @@ $(BUF): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	@touch $(BUF)
 
-k8s-check: ## Render the Kubernetes manifests and validate them.
+k8s-check: ## The Helm chart: rendered and linted by the Helm engine, validated against the Kubernetes schemas, tested.
 	@bash scripts/k8s-check.sh

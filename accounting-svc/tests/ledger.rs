@@ -650,9 +650,94 @@ async fn every_entry_is_announced_in_the_audit_log_and_every_touched_bill_with_i
             .collect();
         let latest = bills.iter().max_by_key(|bill| bill.revision).unwrap();
         assert_eq!(
-            (latest.balance_cents, latest.revision),
-            (1_400, 2),
+            (
+                latest.balance_cents,
+                latest.revision,
+                latest.business_date.as_str(),
+                latest.date_earned_cents,
+                latest.date_earned_revision
+            ),
+            (1_400, 2, DAY, 1_400, 2),
             "{consumer:?}: {bills:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgraded_ledger_knows_what_each_account_earned_on_each_date_before_the_upgrade() {
+    use diesel::Connection as _;
+    use diesel_async::AsyncPgConnection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness as _;
+
+    let database = ates_testkit::TestDatabase::create().await.unwrap();
+    let url = database.url().to_owned();
+    ates_messaging::migrate(&url, Some(&accounting_svc::app::MIGRATIONS))
+        .await
+        .unwrap();
+    // Back to the ledger before the per-date totals, with entries written by its trigger.
+    let down_url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&down_url).unwrap();
+        conn.revert_last_migration(accounting_svc::app::MIGRATIONS)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let pool = ates_storage::pool(&url, 2).unwrap();
+    assert_eq!(
+        ates_testkit::database::count(
+            &pool,
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'date_earnings'"
+        )
+        .await,
+        0
+    );
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut legs = Vec::new();
+    for (account, kind, amount, date) in [
+        (first, "assignment_fee", -1_500, "2026-11-19"),
+        (first, "completion_reward", 3_000, "2026-11-19"),
+        (first, "payout", -1_500, "2026-11-19"),
+        (first, "assignment_fee", -1_000, "2026-11-20"),
+        (second, "assignment_fee", -2_000, "2026-11-20"),
+    ] {
+        legs.push(format!(
+            "('{}', '{kind}', '{account}', {amount}, '{date}')",
+            Uuid::new_v4()
+        ));
+    }
+    {
+        use diesel_async::SimpleAsyncConnection as _;
+        let mut conn = pool.get().await.unwrap();
+        conn.batch_execute(&format!(
+            "WITH legs (posting, kind, account, amount, day) AS (VALUES {}), \
+             postings AS (INSERT INTO postings (id, business_key, kind) \
+                 SELECT posting::uuid, posting, kind FROM legs) \
+             INSERT INTO ledger_entries (public_id, posting_id, book, account_id, kind, amount_cents, business_date, occurred_at) \
+             SELECT gen_random_uuid(), posting::uuid, 'employee', account::uuid, kind, amount, day::date, now() FROM legs",
+            legs.join(", ")
+        ))
+        .await
+        .unwrap();
+    }
+    ates_messaging::migrate(&url, Some(&accounting_svc::app::MIGRATIONS))
+        .await
+        .unwrap();
+    let earned = |account: Uuid, date: &str| {
+        let pool = pool.clone();
+        let sql = format!(
+            "SELECT COALESCE((SELECT earned_cents * 1000 + entry_count FROM date_earnings \
+             WHERE account_id = '{account}' AND business_date = '{date}'), -1) AS n"
+        );
+        async move { ates_testkit::database::count(&pool, &sql).await }
+    };
+    // Earnings exclude the payout; every (account, date) with fees or rewards is summed.
+    assert_eq!(earned(first, "2026-11-19").await, 1_500 * 1000 + 2);
+    assert_eq!(earned(first, "2026-11-20").await, -1_000 * 1000 + 1);
+    assert_eq!(earned(second, "2026-11-20").await, -2_000 * 1000 + 1);
+    assert_eq!(
+        ates_testkit::database::count(&pool, "SELECT count(*) AS n FROM date_earnings").await,
+        3
+    );
 }

@@ -193,8 +193,9 @@ pub struct DateEarnings {
     pub entries: i64,
 }
 
-/// What each `(account, date)` pair earned, in one statement (through the account and date
-/// index). Pairs without fee or reward entries come back with zeros.
+/// What each `(account, date)` pair earned, in one statement (one primary-key lookup per pair in
+/// the totals the balance trigger keeps). Pairs without fee or reward entries come back with
+/// zeros.
 pub async fn date_earnings(
     conn: &mut AsyncPgConnection,
     pairs: &[(Uuid, NaiveDate)],
@@ -204,12 +205,11 @@ pub async fn date_earnings(
     let dates: Vec<NaiveDate> = pairs.iter().map(|(_, date)| *date).collect();
     diesel::sql_query(
         "SELECT pair.account_id, pair.business_date, \
-                COALESCE(sum(e.amount_cents), 0)::bigint AS earned_cents, \
-                count(e.id)::bigint AS entries \
+                COALESCE(d.earned_cents, 0)::bigint AS earned_cents, \
+                COALESCE(d.entry_count, 0)::bigint AS entries \
          FROM unnest($1::uuid[], $2::date[]) AS pair (account_id, business_date) \
-         LEFT JOIN ledger_entries e ON e.book = 'employee' AND e.account_id = pair.account_id \
-              AND e.business_date = pair.business_date AND e.kind <> 'payout' \
-         GROUP BY pair.account_id, pair.business_date \
+         LEFT JOIN date_earnings d ON d.account_id = pair.account_id \
+              AND d.business_date = pair.business_date \
          ORDER BY pair.account_id, pair.business_date",
     )
     .bind::<Array<diesel::sql_types::Uuid>, _>(&accounts)

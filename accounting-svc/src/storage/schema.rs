@@ -35,6 +35,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    date_earnings (account_id, business_date) {
+        account_id -> Uuid,
+        business_date -> Date,
+        earned_cents -> Int8,
+        entry_count -> Int8,
+    }
+}
+
+diesel::table! {
     tasks (task_id) {
         task_id -> Uuid,
         description -> Text,
@@ -42,4 +51,10 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(postings, ledger_entries, balances, tasks);
+diesel::allow_tables_to_appear_in_same_query!(
+    postings,
+    ledger_entries,
+    balances,
+    date_earnings,
+    tasks
+);

@@ -57,9 +57,9 @@ LOG_FORMAT: {{ $root.Values.config.logFormat | quote }}
 {{- with $root.Values.config.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
-{{- if .svc.edge }}
+{{- /* Every service gets it: a service taking gRPC-web calls will not start without it in
+production, and the others ignore it. */}}
 WEB_ALLOWED_ORIGINS: {{ include "ates.webAllowedOrigins" $root | quote }}
-{{- end }}
 {{- range $key, $value := .svc.env }}
 {{ $key }}: {{ $value | quote }}
 {{- end }}

@@ -128,24 +128,31 @@ impl ServiceConfig {
                 });
             }
         };
-        let infrastructure =
-            |key: &'static str, local_default: String| -> Result<String, ConfigError> {
-                if production {
-                    env_required(key)
-                } else {
-                    env_or(key, &local_default)
-                }
-            };
+        // Required in production only where the service uses it: the BFF has no database and
+        // no broker, and its deployment gives it neither URL.
+        let infrastructure = |key: &'static str,
+                              used: bool,
+                              local_default: String|
+         -> Result<String, ConfigError> {
+            if production && used {
+                env_required(key)
+            } else {
+                env_or(key, &local_default)
+            }
+        };
         let database_url = infrastructure(
             "DATABASE_URL",
+            spec.uses_database,
             format!("postgres://postgres@127.0.0.1:5432/ates_{}", service.name()),
         )?;
         let amqp_url = infrastructure(
             "AMQP_URL",
+            spec.uses_broker,
             "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
         )?;
         let auth_url = infrastructure(
             "AUTH_URL",
+            true,
             format!("http://127.0.0.1:{}", default_port(Service::Auth)),
         )?;
         let listen_default = if production {

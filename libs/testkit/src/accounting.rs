@@ -129,7 +129,8 @@ impl Ledger {
         self.assert_invariants().await;
     }
 
-    /// The ledger's invariants: postings balance, balances equal their entries.
+    /// The ledger's invariants: postings balance, balances and each date's earnings equal their
+    /// entries.
     pub async fn assert_invariants(&self) {
         assert_eq!(
             self.count("SELECT COALESCE(sum(amount_cents), 0)::bigint AS n FROM ledger_entries")
@@ -151,6 +152,17 @@ impl Ledger {
             .await,
             0,
             "every balance equals the sum of its entries"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) AS n FROM (SELECT account_id, business_date, sum(amount_cents) AS earned, count(*) AS entries \
+                   FROM ledger_entries WHERE book = 'employee' AND kind <> 'payout' GROUP BY account_id, business_date) AS sums \
+                 FULL JOIN date_earnings d USING (account_id, business_date) \
+                 WHERE sums.earned IS DISTINCT FROM d.earned_cents OR sums.entries IS DISTINCT FROM d.entry_count"
+            )
+            .await,
+            0,
+            "what each account earned on each date equals the sum of its fee and reward entries of that date"
         );
         assert_eq!(
             self.count(

@@ -15,7 +15,7 @@ pub mod auth;
 mod bare_loop;
 mod broker;
 mod confirmed;
-mod database;
+pub mod database;
 mod gate;
 mod grpc_web;
 mod otlp;
