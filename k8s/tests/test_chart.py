@@ -350,3 +350,41 @@ def test_an_origin_is_required_when_there_is_no_ingress():
     with pytest.raises(helm.HelmError) as refused:
         render(values)
     assert "config.webAllowedOrigins" in str(refused.value)
+
+
+def _env_names_refused(field):
+    schema = helm.Chart.load(str(CHART)).schema
+    names = schema["$defs"]["service"]["properties"][field]["propertyNames"]["allOf"]
+    return {name for rule in names if "not" in rule for name in rule["not"]["enum"]}
+
+
+def test_every_secret_the_code_reads_is_refused_as_a_plain_setting():
+    """The code's secrets (`ServiceConfig::secret`) and infrastructure URLs can come only from
+    Secrets: `env` refuses their names, so no one can put their value in a values file."""
+    read_as_secret = {"DATABASE_URL", "AMQP_URL"}
+    for path in ROOT.glob("*-svc/src/**/*.rs"):
+        read_as_secret |= set(re.findall(r'\.secret\(\s*"([A-Z0-9_]+)"', path.read_text()))
+    assert {"AUTH_BEAK_KEY", "AUTH_KEY_ENCRYPTION_KEY", "SMTP_URL"} <= read_as_secret
+    assert read_as_secret <= _env_names_refused("env")
+
+
+def test_settings_the_chart_owns_cannot_be_overridden_per_service():
+    objects, _ = render({})
+    owned = set().union(*(set(c["data"]) for c in of_kind(objects, "ConfigMap").values()))
+    owned -= {k for s in values_of("default")["services"].values() for k in s["env"]}
+    assert owned <= _env_names_refused("env")
+    assert owned <= _env_names_refused("secretEnv")
+
+
+def test_one_service_upgraded_alone_changes_only_its_own_deployment():
+    before, _ = render({})
+    after, _ = render({"services": {"tracker": {"imageTag": "0.2.0"}}})
+    changed = {
+        f"{obj['kind']}/{obj['metadata']['name']}"
+        for old, obj in zip(before, after)
+        if old != obj
+    }
+    assert [o["metadata"]["name"] for o in before] == [o["metadata"]["name"] for o in after]
+    assert changed == {"Deployment/ates-tracker"}
+    tracker = of_kind(after, "Deployment")["ates-tracker"]
+    assert tracker["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":0.2.0")
