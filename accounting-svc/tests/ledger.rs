@@ -506,6 +506,24 @@ async fn bad_inputs_get_their_status_naming_the_field() {
             "business_date",
         ),
         (
+            "a date without its zeros",
+            client
+                .get_statement(statement(&Uuid::new_v4().to_string(), "2026-1-5"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "business_date",
+        ),
+        (
+            "a date with a space",
+            client
+                .get_management_earnings(earnings(" 2026-11-19", "2026-11-19"))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "from_date",
+        ),
+        (
             "reversed range",
             client
                 .get_management_earnings(earnings("2026-11-20", "2026-11-19"))
@@ -740,4 +758,126 @@ async fn an_upgraded_ledger_knows_what_each_account_earned_on_each_date_before_t
         ates_testkit::database::count(&pool, "SELECT count(*) AS n FROM date_earnings").await,
         3
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_is_read_a_page_at_a_time_and_a_token_fits_only_its_own_list() {
+    let mut ledger = Ledger::start().await;
+    let (popug, other) = (Uuid::new_v4(), Uuid::new_v4());
+    for (index, assignee) in [popug, popug, popug, other].into_iter().enumerate() {
+        let task = Uuid::new_v4();
+        let fee = 1_000 + i64::try_from(index).unwrap() * 100;
+        ledger
+            .publish(
+                &added(task, assignee, fee, "2026-11-20T09:00:00Z"),
+                at("2026-11-20T09:00:00Z"),
+            )
+            .await;
+        ledger
+            .publish(
+                &completed(task, assignee, 2_000, "2026-11-20T10:00:00Z"),
+                at("2026-11-20T10:00:00Z"),
+            )
+            .await;
+    }
+    ledger.settle().await;
+    let admin = ledger.auth.admin_token().await;
+    let mut client = ledger.client().await;
+    let statement = |date: &str, size: i32, token: &str| {
+        signed(
+            api::GetStatementRequest {
+                account_id: popug.to_string(),
+                business_date: date.to_owned(),
+                page_size: size,
+                page_token: token.to_owned(),
+            },
+            &admin,
+        )
+    };
+    let first = client
+        .get_statement(statement(DAY, 4, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.entries.len(), 4);
+    assert!(!first.next_page_token.is_empty());
+    let second = client
+        .get_statement(statement(DAY, 4, &first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.entries.len(), 2);
+    assert!(second.next_page_token.is_empty());
+    let mut ids: Vec<&str> = first
+        .entries
+        .iter()
+        .chain(&second.entries)
+        .map(|entry| entry.entry_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "every entry once across the pages");
+
+    // The same token altered in one character, for another date, or from another list.
+    let token = first.next_page_token.clone();
+    let mut altered = token.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    let balances = client
+        .list_balances(signed(
+            api::ListBalancesRequest {
+                page_size: 1,
+                page_token: String::new(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!balances.next_page_token.is_empty());
+    let cases: Vec<(&str, tonic::Status, Code, &str)> = vec![
+        (
+            "altered token",
+            client
+                .get_statement(statement(DAY, 4, &altered))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+        (
+            "another date's token",
+            client
+                .get_statement(statement("2026-11-21", 4, &token))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+        (
+            "a balances token",
+            client
+                .get_statement(statement(DAY, 4, &balances.next_page_token))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+        (
+            "a statement token for balances",
+            client
+                .list_balances(signed(
+                    api::ListBalancesRequest {
+                        page_size: 1,
+                        page_token: token.clone(),
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "page_token",
+        ),
+    ];
+    ates_testkit::assert_refusals(&cases);
 }

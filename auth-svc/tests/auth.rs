@@ -474,6 +474,15 @@ async fn bad_inputs_get_their_own_status_naming_the_field() {
             "email",
         ),
         (
+            "a NUL in a quoted email",
+            client
+                .create_account(create("\"po\0pug\"@uberpopug.test", 4))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "email",
+        ),
+        (
             "duplicate email",
             client
                 .create_account(create(" TAKEN@uberpopug.test", 4))

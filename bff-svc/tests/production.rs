@@ -26,7 +26,11 @@ async fn in_production_the_bff_serves_without_database_or_broker_settings() {
         HealthStatus::Serving
     );
     assert!(
-        service.terminate(Duration::from_secs(15)).await.unwrap().success(),
+        service
+            .terminate(Duration::from_secs(15))
+            .await
+            .unwrap()
+            .success(),
         "bff-svc stops cleanly on SIGTERM"
     );
 }

@@ -2,7 +2,8 @@
 //! without a token, with an expired one, with one signed by a key auth never had, and with each
 //! role the method does not allow: each refused with the right status. A method the table below
 //! does not know fails the test, so a new method cannot ship without its access rule. Health and
-//! reflection answer every service without a token.
+//! reflection answer every service without a token. A body that is not protobuf is the caller's
+//! mistake on every method: INVALID_ARGUMENT, never INTERNAL.
 
 #![allow(clippy::unwrap_used)]
 
@@ -137,6 +138,72 @@ async fn call(channel: &Channel, path: &str, token: Option<&str>) -> Result<(), 
     )
     .await
     .map(|_| ())
+}
+
+/// Request bodies no protobuf message decodes from, whatever its fields: random bytes (a tag
+/// whose varint never ends), field number 0, a field whose length runs past the end, a varint
+/// cut short.
+const UNDECODABLE: [(&str, &[u8]); 4] = [
+    (
+        "random bytes",
+        &[
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
+    ),
+    ("field number 0", &[0x00, 0x01]),
+    (
+        "a length past the end",
+        &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x41],
+    ),
+    ("a truncated varint", &[0x08, 0xff]),
+];
+
+/// Sends `body` as it is as the request message of `path`.
+async fn call_raw(
+    channel: &Channel,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> Result<(), tonic::Status> {
+    #[derive(Debug, Clone, Default)]
+    struct RawCodec;
+    #[derive(Debug, Clone, Default)]
+    struct RawEncoder;
+    impl tonic::codec::Encoder for RawEncoder {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn encode(
+            &mut self,
+            item: Vec<u8>,
+            buf: &mut tonic::codec::EncodeBuf<'_>,
+        ) -> Result<(), tonic::Status> {
+            bytes::BufMut::put_slice(buf, &item);
+            Ok(())
+        }
+    }
+    impl tonic::codec::Codec for RawCodec {
+        type Encode = Vec<u8>;
+        type Decode = ();
+        type Encoder = RawEncoder;
+        type Decoder = tonic_prost::ProstDecoder<()>;
+        fn encoder(&mut self) -> RawEncoder {
+            RawEncoder
+        }
+        fn decoder(&mut self) -> Self::Decoder {
+            tonic_prost::ProstDecoder::default()
+        }
+    }
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready()
+        .await
+        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    let request = match token {
+        Some(token) => signed(body.to_vec(), token),
+        None => tonic::Request::new(body.to_vec()),
+    };
+    grpc.unary(request, path.parse::<PathAndQuery>().unwrap(), RawCodec)
+        .await
+        .map(|_| ())
 }
 
 /// The gRPC services a process serves, asked through its reflection without a token.
@@ -413,6 +480,29 @@ async fn every_method_refuses_missing_expired_foreign_and_disallowed_tokens() {
                     Code::PermissionDenied,
                 );
             }
+        }
+        // Past the door, a body that does not decode is the caller's mistake.
+        let token = match access {
+            Access::Public => None,
+            Access::AnyRole => Some(tokens[Role::Worker.as_str()].as_str()),
+            Access::Roles(roles) => Some(tokens[roles[0].as_str()].as_str()),
+        };
+        for (case, body) in UNDECODABLE {
+            let answer = call_raw(channel, method, token, body).await;
+            if let Err(status) = &answer
+                && status.code() == Code::InvalidArgument
+            {
+                assert!(
+                    status.message().contains("is not a valid ates."),
+                    "{method} with {case}: {status:?}"
+                );
+            }
+            expect(
+                method,
+                &format!("with {case} as its body"),
+                answer,
+                Code::InvalidArgument,
+            );
         }
     }
 

@@ -317,6 +317,36 @@ async fn bad_inputs_get_their_status_naming_the_field_or_the_rule() {
             "description",
         ),
         (
+            "a NUL in a new task's description",
+            client
+                .create_task(signed(
+                    api::CreateTaskRequest {
+                        description: "fix\0the beak".into(),
+                        ..Default::default()
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "description",
+        ),
+        (
+            "a NUL in an updated description",
+            client
+                .update_task_description(signed(
+                    api::UpdateTaskDescriptionRequest {
+                        task_id: task.task_id.clone(),
+                        description: "fix\0the beak".into(),
+                    },
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "description",
+        ),
+        (
             "oversized description",
             client
                 .create_task(signed(

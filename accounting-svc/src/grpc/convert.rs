@@ -3,7 +3,7 @@
 
 use ates_contracts::ates::accounting::v1 as api;
 use ates_contracts::time::timestamp;
-use ates_server::paging::Page;
+use ates_server::paging::{Page, PageSizes};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -41,8 +41,13 @@ pub(super) fn range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), Acco
     Ok((from, to))
 }
 
-pub(super) fn page(size: i32, token: &str) -> Result<Page, AccountingError> {
-    Ok(Page::parse(size, token, 200, 1_000)?)
+/// A page of the list `scope` names (method and filters).
+pub(super) fn page(size: i32, token: &str, scope: String) -> Result<Page, AccountingError> {
+    const SIZES: PageSizes = PageSizes {
+        default: 200,
+        max: 1_000,
+    };
+    Ok(Page::parse(size, token, SIZES, scope)?)
 }
 
 fn kind(raw: &str) -> api::EntryKind {

@@ -33,7 +33,13 @@ impl AccountingService for AccountingApi {
         } else {
             convert::date("business_date", &message.business_date)?
         };
-        let page = convert::page(message.page_size, &message.page_token)?;
+        let page = convert::page(
+            message.page_size,
+            &message.page_token,
+            format!(
+                "ates.accounting.v1.AccountingService/GetStatement?{account_id}&{business_date}"
+            ),
+        )?;
         let statement = self
             .statements
             .statement(account_id, business_date, page)
@@ -79,7 +85,11 @@ impl AccountingService for AccountingApi {
         request: Request<api::ListBalancesRequest>,
     ) -> Result<Response<api::ListBalancesResponse>, Status> {
         require_role(&request, BOOKKEEPERS)?;
-        let page = convert::page(request.get_ref().page_size, &request.get_ref().page_token)?;
+        let page = convert::page(
+            request.get_ref().page_size,
+            &request.get_ref().page_token,
+            "ates.accounting.v1.AccountingService/ListBalances".to_owned(),
+        )?;
         let (rows, next_page_token, negative_balance_count) =
             self.statements.balances(page).await?;
         Ok(Response::new(api::ListBalancesResponse {

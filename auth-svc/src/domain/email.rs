@@ -31,6 +31,10 @@ impl Email {
         if normalised.len() > MAX_LENGTH {
             return Err(EmailError::TooLong);
         }
+        // Not even in a quoted local part: a NUL cannot be stored, and no mailbox needs one.
+        if normalised.chars().any(char::is_control) {
+            return Err(EmailError::Malformed);
+        }
         // A mailbox with a dotted domain: `user@localhost` and display names are not accepted.
         let valid = email_address::EmailAddress::parse_with_options(
             &normalised,
@@ -72,6 +76,17 @@ mod tests {
         assert_eq!(Email::parse("no-at-sign"), Err(EmailError::Malformed));
         assert_eq!(Email::parse("two@@example.com"), Err(EmailError::Malformed));
         assert_eq!(Email::parse("popug@localhost"), Err(EmailError::Malformed));
+        for control in [
+            "po\0pug@example.com",
+            "\"po\0pug\"@example.com",
+            "popug@exa\u{7}mple.com",
+        ] {
+            assert_eq!(
+                Email::parse(control),
+                Err(EmailError::Malformed),
+                "{control:?}"
+            );
+        }
         assert_eq!(
             Email::parse("Popug <popug@example.com>"),
             Err(EmailError::Malformed)

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::auth::v1::auth_service_server::AuthService;
-use ates_server::paging::Page;
+use ates_server::paging::{Page, PageSizes};
 use ates_token::{Role, TokenIssuer, caller, require_role};
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -18,8 +18,10 @@ use crate::domain::{SignInThrottle, ThrottleVerdict};
 use crate::error::AuthError;
 use crate::operations::{Accounts, KeyRing};
 
-const DEFAULT_PAGE_SIZE: i32 = 100;
-const MAX_PAGE_SIZE: i32 = 500;
+const PAGE_SIZES: PageSizes = PageSizes {
+    default: 100,
+    max: 500,
+};
 
 /// The AuthService implementation.
 #[derive(Debug, Clone)]
@@ -150,8 +152,8 @@ impl AuthService for AuthApi {
         let page = Page::parse(
             request.get_ref().page_size,
             &request.get_ref().page_token,
-            DEFAULT_PAGE_SIZE,
-            MAX_PAGE_SIZE,
+            PAGE_SIZES,
+            "ates.auth.v1.AuthService/ListAccounts",
         )
         .map_err(AuthError::from)?;
         let mut rows = self.accounts.page(page.after, page.fetch()).await?;

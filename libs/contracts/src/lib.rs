@@ -4,6 +4,7 @@
 //! Module paths follow the protobuf packages: `ates.tracker.events.v1.TaskAdded` is
 //! [`ates::tracker::events::v1::TaskAdded`].
 
+pub mod codec;
 pub mod routing;
 pub mod time;
 

@@ -130,16 +130,14 @@ impl ServiceConfig {
         };
         // Required in production only where the service uses it: the BFF has no database and
         // no broker, and its deployment gives it neither URL.
-        let infrastructure = |key: &'static str,
-                              used: bool,
-                              local_default: String|
-         -> Result<String, ConfigError> {
-            if production && used {
-                env_required(key)
-            } else {
-                env_or(key, &local_default)
-            }
-        };
+        let infrastructure =
+            |key: &'static str, used: bool, local_default: String| -> Result<String, ConfigError> {
+                if production && used {
+                    env_required(key)
+                } else {
+                    env_or(key, &local_default)
+                }
+            };
         let database_url = infrastructure(
             "DATABASE_URL",
             spec.uses_database,

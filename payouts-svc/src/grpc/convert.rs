@@ -3,7 +3,7 @@
 
 use ates_contracts::ates::payouts::v1 as api;
 use ates_contracts::time::timestamp;
-use ates_server::paging::Page;
+use ates_server::paging::{Page, PageSizes};
 use chrono::NaiveDate;
 
 use crate::error::PayoutsError;
@@ -13,8 +13,13 @@ pub(super) fn business_date(raw: &str) -> Result<NaiveDate, PayoutsError> {
     Ok(ates_server::input::date("business_date", raw)?)
 }
 
-pub(super) fn page(size: i32, token: &str) -> Result<Page, PayoutsError> {
-    Ok(Page::parse(size, token, 200, 1_000)?)
+/// A page of the list `scope` names (method and filters).
+pub(super) fn page(size: i32, token: &str, scope: String) -> Result<Page, PayoutsError> {
+    const SIZES: PageSizes = PageSizes {
+        default: 200,
+        max: 1_000,
+    };
+    Ok(Page::parse(size, token, SIZES, scope)?)
 }
 
 fn base(payout: &PayoutRow) -> api::Payout {

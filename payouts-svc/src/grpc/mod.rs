@@ -48,7 +48,11 @@ impl PayoutsService for PayoutsApi {
         require_role(&request, &[Role::Admin, Role::Accountant])?;
         let message = request.get_ref();
         let date = convert::business_date(&message.business_date)?;
-        let page = convert::page(message.page_size, &message.page_token)?;
+        let page = convert::page(
+            message.page_size,
+            &message.page_token,
+            format!("ates.payouts.v1.PayoutsService/ListPayouts?{date}"),
+        )?;
         let mut rows = self.closer.page(date, page.after, page.fetch()).await?;
         let next_page_token = page.finish(&mut rows, |row| row.payout.account_id);
         Ok(Response::new(api::ListPayoutsResponse {

@@ -16,6 +16,9 @@ pub enum DescriptionError {
     /// Too long.
     #[error("must be at most {MAX_DESCRIPTION_CHARS} characters")]
     TooLong,
+    /// A NUL or another control character (line breaks and tabs are text).
+    #[error("must not contain control characters other than line breaks and tabs")]
+    ControlCharacter,
 }
 
 impl Description {
@@ -27,6 +30,12 @@ impl Description {
         }
         if trimmed.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(DescriptionError::TooLong);
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(DescriptionError::ControlCharacter);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -52,6 +61,28 @@ mod tests {
         assert_eq!(
             Description::parse(&"a".repeat(MAX_DESCRIPTION_CHARS + 1)),
             Err(DescriptionError::TooLong)
+        );
+    }
+
+    #[test]
+    fn nul_and_other_control_characters_are_refused_and_line_breaks_kept() {
+        for bad in [
+            "fix\0 the beak",
+            "fix\u{7} the beak",
+            "a\u{1b}[31mred",
+            "x\u{9f}y",
+        ] {
+            assert_eq!(
+                Description::parse(bad),
+                Err(DescriptionError::ControlCharacter),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            Description::parse("line one\r\n\tline two")
+                .unwrap()
+                .as_str(),
+            "line one\r\n\tline two"
         );
     }
 }

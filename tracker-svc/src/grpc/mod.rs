@@ -4,7 +4,7 @@ mod convert;
 
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::ates::tracker::v1::tracker_service_server::TrackerService;
-use ates_server::paging::Page;
+use ates_server::paging::{Page, PageSizes};
 use ates_token::{caller, require_role};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -14,8 +14,10 @@ use crate::domain;
 use crate::error::TrackerError;
 use crate::operations::Tasks;
 
-const DEFAULT_PAGE_SIZE: i32 = 100;
-const MAX_PAGE_SIZE: i32 = 500;
+const PAGE_SIZES: PageSizes = PageSizes {
+    default: 100,
+    max: 500,
+};
 
 /// The TrackerService implementation.
 #[derive(Debug, Clone)]
@@ -23,17 +25,21 @@ pub struct TrackerApi {
     pub(crate) tasks: Tasks,
 }
 
-/// A page of tasks and the token of the next.
+/// A page of tasks and the token of the next; `method` names the list its tokens belong to.
 async fn list(
     tasks: &Tasks,
+    method: &str,
     assignee: Option<Uuid>,
     status: i32,
     size: i32,
     token: &str,
 ) -> Result<(Vec<api::Task>, String), TrackerError> {
+    let scope = format!(
+        "ates.tracker.v1.TrackerService/{method}?{}&{status}",
+        assignee.map(|id| id.to_string()).unwrap_or_default()
+    );
     let status = status_filter(status)?;
-    let page =
-        Page::parse(size, token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(TrackerError::from)?;
+    let page = Page::parse(size, token, PAGE_SIZES, scope).map_err(TrackerError::from)?;
     let mut rows = tasks
         .page(assignee, status, page.after, page.fetch())
         .await?;
@@ -118,6 +124,7 @@ impl TrackerService for TrackerApi {
         let message = request.get_ref();
         let (tasks, next_page_token) = list(
             &self.tasks,
+            "ListMyTasks",
             Some(me),
             message.status,
             message.page_size,
@@ -138,6 +145,7 @@ impl TrackerService for TrackerApi {
         let message = request.get_ref();
         let (tasks, next_page_token) = list(
             &self.tasks,
+            "ListTasks",
             None,
             message.status,
             message.page_size,
