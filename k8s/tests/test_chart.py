@@ -3,6 +3,7 @@ object validated against the Kubernetes schemas, and the properties an operator 
 asserted from the rendered objects, checked against the services' own code and contracts."""
 
 import copy
+import functools
 import pathlib
 import re
 
@@ -26,9 +27,15 @@ VALUE_SETS = {
 }
 
 
+@functools.cache
+def chart():
+    """The chart, loaded once for every test."""
+    return helm.Chart.load(str(CHART))
+
+
 def render(values, name="ates", namespace="ates"):
     """Every object the chart renders with `values`, and NOTES.txt."""
-    manifests = helm.Chart.load(str(CHART)).render(
+    manifests = chart().render(
         values, name=name, namespace=namespace, is_install=True
     )
     objects, notes = [], None
@@ -52,9 +59,10 @@ def of_kind(objects, kind):
 
 def values_of(set_name):
     """The values a set resolves to (the chart's defaults with the set merged over them)."""
-    return helm.Chart.load(str(CHART)).merge_values(VALUE_SETS[set_name])
+    return chart().merge_values(VALUE_SETS[set_name])
 
 
+@functools.cache
 def rust_specs():
     """What each service's own code says it serves: its gRPC services and whether the browser may
     call it over gRPC-web (the ServiceSpec in <service>-svc/src/app.rs)."""
@@ -71,6 +79,7 @@ def rust_specs():
     return specs
 
 
+@functools.cache
 def proto_services():
     """Every gRPC service the contracts define, by full name (package.Service)."""
     names = set()
@@ -82,6 +91,7 @@ def proto_services():
     return names
 
 
+@functools.cache
 def default_ports():
     """The gRPC port each service listens on when run without settings (libs/server config)."""
     source = (ROOT / "libs" / "server" / "src" / "config.rs").read_text()
@@ -353,7 +363,7 @@ def test_an_origin_is_required_when_there_is_no_ingress():
 
 
 def _env_names_refused(field):
-    schema = helm.Chart.load(str(CHART)).schema
+    schema = chart().schema
     names = schema["$defs"]["service"]["properties"][field]["propertyNames"]["allOf"]
     return {name for rule in names if "not" in rule for name in rule["not"]["enum"]}
 

@@ -123,21 +123,7 @@ const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Accountant, Role::Wo
 
 /// Calls `path` with an empty request message (valid for every proto message) and `token`.
 async fn call(channel: &Channel, path: &str, token: Option<&str>) -> Result<(), tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    grpc.ready()
-        .await
-        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
-    let request = match token {
-        Some(token) => signed((), token),
-        None => tonic::Request::new(()),
-    };
-    grpc.unary::<(), (), _>(
-        request,
-        path.parse::<PathAndQuery>().unwrap(),
-        tonic_prost::ProstCodec::default(),
-    )
-    .await
-    .map(|_| ())
+    call_raw(channel, path, token, &[]).await
 }
 
 /// Request bodies no protobuf message decodes from, whatever its fields: random bytes (a tag
