@@ -6,7 +6,7 @@ use ates_server::{Application, ServiceSpec, Wiring};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::config::AccountingConfig;
-use crate::events::inbound::LedgerHandler;
+use crate::events::inbound::{AccountsHandler, LedgerHandler};
 use crate::events::snapshots::LedgerSnapshots;
 use crate::grpc::AccountingApi;
 use crate::operations::Statements;
@@ -41,9 +41,10 @@ pub fn wiring_with(application: &Application, config: AccountingConfig) -> Wirin
         ..ates_messaging::ConsumerConfig::default()
     };
     let mut wiring = Wiring {
-        handlers: vec![ates_messaging::subscriber(LedgerHandler::new(
-            config.calendar,
-        ))],
+        handlers: vec![
+            ates_messaging::subscriber(LedgerHandler::new(config.calendar)),
+            ates_messaging::subscriber(AccountsHandler),
+        ],
         consumer_config: Some(consumer_config),
         ..Wiring::default()
     };

@@ -1,6 +1,8 @@
-//! Events accounting consumes, read into a [`Settlement`]: the tracker's task lifecycle (fees
-//! and rewards) and descriptions, and payouts' bill-zeroed events (payout entries).
+//! Events accounting consumes: the tracker's task lifecycle (fees and rewards) and descriptions,
+//! and payouts' bill-zeroed events (payout entries), read into a [`Settlement`]; and auth's
+//! account announcements, so that a new account has a statement before its first entry.
 
+use ates_contracts::ates::auth::events::v1 as auth;
 use ates_contracts::ates::payouts::events::v1 as payouts;
 use ates_contracts::ates::tracker::events::v1 as tracker;
 use ates_messaging::{Accepts, Cause, Handler, HandlerError, Reads, Received, Recorder};
@@ -12,6 +14,7 @@ use uuid::Uuid;
 use crate::domain::{BusinessCalendar, Posting};
 use crate::error::AccountingError;
 use crate::operations::Settlement;
+use crate::storage::ledger;
 
 /// Applies money events to the ledger, dating entries with the business calendar.
 #[derive(Debug, Clone, Copy)]
@@ -191,6 +194,56 @@ impl Reads<payouts::BillZeroed> for LedgerHandler {
             ),
             event.cause,
         ));
+        Ok(())
+    }
+}
+
+/// Remembers the accounts auth announces: their statements exist (balance 0, no entries) before
+/// their first entry.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountsHandler;
+
+impl Handler for AccountsHandler {
+    type Batch = Vec<Uuid>;
+
+    fn accepts(accepts: &mut Accepts<Self>) {
+        accepts
+            .on::<auth::AccountCreated>()
+            .on::<auth::AccountsSnapshot>();
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        _events: &'a Recorder,
+        accounts: Vec<Uuid>,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { Ok(ledger::remember_accounts(conn, &accounts).await?) })
+    }
+}
+
+impl Reads<auth::AccountCreated> for AccountsHandler {
+    fn read(
+        &self,
+        accounts: &mut Vec<Uuid>,
+        event: Received<auth::AccountCreated>,
+    ) -> Result<(), HandlerError> {
+        accounts.push(id("account_id", &event.message.account_id)?);
+        Ok(())
+    }
+}
+
+impl Reads<auth::AccountsSnapshot> for AccountsHandler {
+    /// A resync's batch of every account (answering analytics' resync request): accounts
+    /// created before accounting read announcements become known this way.
+    fn read(
+        &self,
+        accounts: &mut Vec<Uuid>,
+        event: Received<auth::AccountsSnapshot>,
+    ) -> Result<(), HandlerError> {
+        for account in &event.message.accounts {
+            accounts.push(id("accounts.account_id", &account.account_id)?);
+        }
         Ok(())
     }
 }

@@ -49,7 +49,8 @@ impl Statements {
         self.calendar.today()
     }
 
-    /// `account`'s statement for `date`: NOT_FOUND when accounting has no entry of it.
+    /// `account`'s statement for `date`: NOT_FOUND when auth never announced the account and it
+    /// has no entry.
     pub async fn statement(
         &self,
         account: Uuid,
@@ -57,7 +58,7 @@ impl Statements {
         page: Page,
     ) -> Result<Statement, AccountingError> {
         let mut conn = ates_storage::connection(&self.pool).await?;
-        if ledger::balance(&mut conn, account).await?.is_none() {
+        if !ledger::is_known(&mut conn, account).await? {
             return Err(AccountingError::AccountNotFound);
         }
         let sums = ledger::day_sums(&mut conn, account, date).await?;

@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Date, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{balances, ledger_entries, tasks};
+use super::schema::{accounts, balances, ledger_entries, tasks};
 use crate::domain::Posting;
 
 /// An employee's ledger entry as stored, with its task's current description.
@@ -236,22 +236,35 @@ pub async fn balances_of(
         .await
 }
 
-/// The balance of an account, if it has any entry.
-pub async fn balance(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-) -> QueryResult<Option<BalanceRow>> {
-    balances::table
-        .filter(balances::account_id.eq(account_id))
-        .select((
-            balances::account_id,
-            balances::balance_cents,
-            balances::entry_count,
-            balances::updated_at,
-        ))
-        .first(conn)
+/// Remembers that auth announced these accounts (again is nothing new).
+pub async fn remember_accounts(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    diesel::insert_into(accounts::table)
+        .values(
+            ids.iter()
+                .map(|id| accounts::account_id.eq(*id))
+                .collect::<Vec<_>>(),
+        )
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether accounting knows the account: auth announced it, or it has an entry.
+pub async fn is_known(conn: &mut AsyncPgConnection, account_id: Uuid) -> QueryResult<bool> {
+    let announced =
+        diesel::dsl::exists(accounts::table.filter(accounts::account_id.eq(account_id)));
+    let has_entries =
+        diesel::dsl::exists(balances::table.filter(balances::account_id.eq(account_id)));
+    diesel::select(announced.or(has_entries))
+        .get_result(conn)
         .await
-        .optional()
 }
 
 /// Balances ordered by account, after `after`.

@@ -44,6 +44,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    accounts (account_id) {
+        account_id -> Uuid,
+        announced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tasks (task_id) {
         task_id -> Uuid,
         description -> Text,
@@ -56,5 +63,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     balances,
     date_earnings,
+    accounts,
     tasks
 );

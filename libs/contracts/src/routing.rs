@@ -101,7 +101,12 @@ pub const ROUTES: &[Route] = &[
         event_type: "ates.auth.events.v1.AccountCreated",
         exchange: AUTH_ACCOUNTS,
         producer: Service::Auth,
-        consumers: &[Service::Tracker, Service::Analytics, Service::Payouts],
+        consumers: &[
+            Service::Tracker,
+            Service::Accounting,
+            Service::Analytics,
+            Service::Payouts,
+        ],
     },
     Route {
         event_type: "ates.auth.events.v1.AccountRoleChanged",
@@ -119,7 +124,7 @@ pub const ROUTES: &[Route] = &[
         event_type: "ates.auth.events.v1.AccountsSnapshot",
         exchange: AUTH_ACCOUNTS,
         producer: Service::Auth,
-        consumers: &[Service::Analytics],
+        consumers: &[Service::Accounting, Service::Analytics],
     },
     Route {
         event_type: "ates.tracker.events.v1.TaskAdded",
@@ -427,7 +432,11 @@ mod tests {
         for stream in SNAPSHOT_STREAMS {
             let route = route_of(stream.event_type).expect("snapshot events are routed");
             assert_eq!(route.producer, stream.producer, "{}", stream.name);
-            assert_eq!(route.consumers, [resync.producer], "{}", stream.name);
+            assert!(
+                route.consumers.contains(&resync.producer),
+                "{} does not reach the service that asks for resyncs",
+                stream.name
+            );
             assert!(
                 resync.consumers.contains(&stream.producer),
                 "{} sends {} but never hears a resync request",
