@@ -68,6 +68,7 @@ pub fn wiring_with(application: &Application, config: AuthConfig) -> Wiring {
             config.sign_in_max_failures,
             config.sign_in_window,
         )),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let verifier = Arc::new(Verifier::new(
         Arc::new(LocalKeySource(Arc::clone(&keys))),

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::domain::Email;
+use crate::domain::{Email, TrustedProxies};
 
 /// Settings of auth-svc.
 pub struct AuthConfig {
@@ -28,6 +28,10 @@ pub struct AuthConfig {
     pub sign_in_max_failures: u32,
     /// `AUTH_SIGN_IN_WINDOW_SECONDS`: the window, and how long a client is then refused (default 60).
     pub sign_in_window: Duration,
+    /// `AUTH_TRUSTED_PROXIES`: comma-separated CIDRs or addresses of the proxies (ingress, load
+    /// balancer) whose `Forwarded` / `X-Forwarded-For` headers name the client; empty (the
+    /// default) trusts none, and the peer address is the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -41,6 +45,7 @@ impl std::fmt::Debug for AuthConfig {
             )
             .field("sign_in_max_failures", &self.sign_in_max_failures)
             .field("sign_in_window", &self.sign_in_window)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +107,13 @@ impl AuthConfig {
             bootstrap_admin,
             sign_in_max_failures: env_or("AUTH_SIGN_IN_MAX_FAILURES", "10")?,
             sign_in_window: Duration::from_secs(env_or("AUTH_SIGN_IN_WINDOW_SECONDS", "60")?),
+            trusted_proxies: TrustedProxies::parse(
+                &std::env::var("AUTH_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                key: "AUTH_TRUSTED_PROXIES",
+                reason,
+            })?,
         })
     }
 }

@@ -10,9 +10,10 @@ use ates_contracts::ates::auth::events::v1 as events;
 use ates_contracts::ates::auth::v1 as api;
 use ates_contracts::ates::events::v1::EventEnvelope;
 use ates_contracts::routing::{self, Service};
-use ates_testkit::auth::{ADMIN_BEAK, ADMIN_EMAIL, Auth, MAX_FAILURES};
+use ates_testkit::auth::{ADMIN_BEAK, ADMIN_EMAIL, Auth, AuthConfig, MAX_FAILURES, auth_config};
 use ates_testkit::signed;
 use ates_token::{AuthKeySource, Role, Verifier, VerifierConfig};
+use auth_svc::domain::TrustedProxies;
 use lapin::options::BasicGetOptions;
 use prost::Message as _;
 use tonic::Code;
@@ -206,10 +207,10 @@ async fn after_a_key_rotation_old_tokens_still_verify_and_new_tokens_use_the_new
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retired_key_drops_out_once_every_token_it_signed_has_expired() {
-    let auth = Auth::start_configured(ates_testkit::auth::AuthConfig {
+    let auth = Auth::start_configured(AuthConfig {
         token_lifetime: Duration::from_secs(1),
         key_retirement_leeway: Duration::ZERO,
-        ..ates_testkit::auth::auth_config()
+        ..auth_config()
     })
     .await;
     let admin = auth.admin_token().await;
@@ -395,6 +396,86 @@ async fn account_changes_publish_exactly_their_events_and_emails_reach_payouts_a
     assert_eq!(event.role, events::AccountRole::Manager as i32);
     assert_eq!(event.revision, 2);
     assert_eq!(envelope.producer, "auth-svc");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_nobody_else_can_pick_one()
+ {
+    let auth = Auth::start_configured(AuthConfig {
+        trusted_proxies: TrustedProxies::parse("127.0.0.4/32").unwrap(),
+        ..auth_config()
+    })
+    .await;
+    let (_, beak) = auth
+        .create("target@uberpopug.test", api::Role::Worker)
+        .await;
+    let sign_in = |beak: &str, header: &'static str, value: &str| {
+        let mut request = tonic::Request::new(api::SignInRequest {
+            beak: beak.to_owned(),
+        });
+        request
+            .metadata_mut()
+            .insert(header, value.parse().unwrap());
+        request
+    };
+    let mut proxy = auth
+        .client_from(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4))))
+        .await;
+    for attempt in 0..MAX_FAILURES {
+        let refused = proxy
+            .sign_in(sign_in(
+                &format!("guess-{attempt}"),
+                "x-forwarded-for",
+                "6.6.6.6, 198.51.100.1",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    }
+    // The guesser is throttled even with the right beak, however the proxy names it, and
+    // whatever it writes into the header itself.
+    for (header, value) in [
+        ("x-forwarded-for", "198.51.100.1"),
+        ("x-forwarded-for", "198.51.100.77, 198.51.100.1"),
+        ("forwarded", "for=198.51.100.1;proto=https"),
+    ] {
+        let throttled = proxy
+            .sign_in(sign_in(&beak, header, value))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            throttled.code(),
+            Code::ResourceExhausted,
+            "{header}: {value}"
+        );
+    }
+    // Another client behind the same proxy signs in.
+    let signed_in = proxy
+        .sign_in(sign_in(&beak, "x-forwarded-for", "198.51.100.2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!signed_in.access_token.is_empty());
+    // An untrusted peer's header is ignored: a new forwarded address per guess buys no tries.
+    let mut untrusted = auth
+        .client_from(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 5))))
+        .await;
+    for attempt in 0..MAX_FAILURES {
+        let refused = untrusted
+            .sign_in(sign_in(
+                &format!("guess-{attempt}"),
+                "x-forwarded-for",
+                &format!("198.51.100.{}", 10 + attempt),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    }
+    let throttled = untrusted
+        .sign_in(sign_in(&beak, "x-forwarded-for", "198.51.100.200"))
+        .await
+        .unwrap_err();
+    assert_eq!(throttled.code(), Code::ResourceExhausted);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Most clients tracked at once; beyond it the stalest entries are forgotten first.
+/// Most clients tracked at once (about 10 MB); beyond it the stalest entries are forgotten first.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 
 /// Whether a client may try to sign in now.
@@ -32,16 +32,63 @@ struct Record {
 pub struct SignInThrottle {
     max_failures: u32,
     window: Duration,
+    capacity: usize,
     records: Mutex<HashMap<IpAddr, Record>>,
 }
 
 impl SignInThrottle {
     /// At most `max_failures` failures per `window`; then refused for `window`.
     pub fn new(max_failures: u32, window: Duration) -> Self {
+        Self::with_capacity(max_failures, window, MAX_TRACKED_CLIENTS)
+    }
+
+    /// As [`SignInThrottle::new`], tracking at most `capacity` clients.
+    pub fn with_capacity(max_failures: u32, window: Duration, capacity: usize) -> Self {
         Self {
             max_failures: max_failures.max(1),
             window,
+            capacity: capacity.max(2),
             records: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many clients are tracked now.
+    pub fn tracked(&self) -> usize {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Full: forgets the clients whose window is over and who are not refused; if that frees
+    /// less than half, also the half whose windows started first. Each call frees at least half
+    /// of the table, so its cost is spread over as many new clients as it makes room for
+    /// (a flood of fresh addresses cannot make every failure scan the whole table).
+    fn make_room(&self, records: &mut HashMap<IpAddr, Record>, now: Instant) {
+        let window = self.window;
+        records.retain(|_, record| {
+            now.duration_since(record.window_started) < window
+                || record.refused_until.is_some_and(|until| until > now)
+        });
+        let keep = self.capacity / 2;
+        if records.len() > keep {
+            let mut starts: Vec<Instant> = records
+                .values()
+                .map(|record| record.window_started)
+                .collect();
+            let (_, &mut cutoff, _) = starts.select_nth_unstable(records.len() - keep);
+            records.retain(|_, record| record.window_started >= cutoff);
+            // Ties at the cutoff may keep a few more; never more than the capacity.
+            while records.len() >= self.capacity {
+                let Some(oldest) = records
+                    .iter()
+                    .min_by_key(|(_, record)| record.window_started)
+                    .map(|(ip, _)| *ip)
+                else {
+                    break;
+                };
+                records.remove(&oldest);
+            }
         }
     }
 
@@ -65,22 +112,8 @@ impl SignInThrottle {
             .records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if records.len() >= MAX_TRACKED_CLIENTS && !records.contains_key(&client) {
-            let window = self.window;
-            records.retain(|_, record| {
-                now.duration_since(record.window_started) < window
-                    || record.refused_until.is_some_and(|until| until > now)
-            });
-            if records.len() >= MAX_TRACKED_CLIENTS {
-                // Still full of live entries: forget the oldest one.
-                if let Some(oldest) = records
-                    .iter()
-                    .min_by_key(|(_, record)| record.window_started)
-                    .map(|(ip, _)| *ip)
-                {
-                    records.remove(&oldest);
-                }
-            }
+        if records.len() >= self.capacity && !records.contains_key(&client) {
+            self.make_room(&mut records, now);
         }
         let record = records.entry(client).or_insert(Record {
             window_started: now,
@@ -147,6 +180,47 @@ mod tests {
         let later = start + Duration::from_secs(61);
         throttle.record_failure(ONE, later);
         assert_eq!(throttle.check(ONE, later), ThrottleVerdict::Allowed);
+    }
+
+    fn nth(index: u32) -> IpAddr {
+        IpAddr::V4(std::net::Ipv4Addr::from(0x0a01_0000 + index))
+    }
+
+    #[test]
+    fn a_flood_of_new_clients_stays_within_the_capacity() {
+        let throttle = SignInThrottle::with_capacity(2, Duration::from_secs(60), 100);
+        let start = Instant::now();
+        for index in 0..10_000_u32 {
+            throttle.record_failure(nth(index), start + Duration::from_millis(u64::from(index)));
+            assert!(throttle.tracked() <= 100, "{} tracked", throttle.tracked());
+        }
+        // The newest are still counted.
+        throttle.record_failure(nth(9_999), start + Duration::from_secs(10));
+        assert!(matches!(
+            throttle.check(nth(9_999), start + Duration::from_secs(10)),
+            ThrottleVerdict::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn making_room_forgets_finished_windows_before_a_refused_client() {
+        let throttle = SignInThrottle::with_capacity(2, Duration::from_secs(60), 100);
+        let start = Instant::now();
+        for index in 0..99 {
+            throttle.record_failure(nth(index), start);
+        }
+        let refused_at = start + Duration::from_secs(50);
+        throttle.record_failure(ONE, refused_at);
+        throttle.record_failure(ONE, refused_at);
+        let later = start + Duration::from_secs(70);
+        throttle.record_failure(TWO, later);
+        assert_eq!(throttle.tracked(), 2);
+        assert_eq!(
+            throttle.check(ONE, later),
+            ThrottleVerdict::Refused {
+                retry_after: Duration::from_secs(40)
+            }
+        );
     }
 
     #[test]

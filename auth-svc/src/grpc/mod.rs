@@ -14,7 +14,7 @@ use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use crate::domain::beak;
-use crate::domain::{SignInThrottle, ThrottleVerdict};
+use crate::domain::{SignInThrottle, ThrottleVerdict, TrustedProxies, throttle_key};
 use crate::error::AuthError;
 use crate::operations::{Accounts, KeyRing};
 
@@ -30,12 +30,26 @@ pub struct AuthApi {
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) issuer: TokenIssuer,
     pub(crate) throttle: Arc<SignInThrottle>,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
-fn client_address<T>(request: &Request<T>) -> IpAddr {
-    request
-        .remote_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip())
+impl AuthApi {
+    /// The client signing in: the peer, or the address a trusted proxy forwarded for.
+    fn client_address<T>(&self, request: &Request<T>) -> IpAddr {
+        let peer = request
+            .remote_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
+        let lines = |name: &str| {
+            request
+                .metadata()
+                .get_all(name)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect::<Vec<_>>()
+        };
+        self.trusted_proxies
+            .client(peer, lines("forwarded"), lines("x-forwarded-for"))
+    }
 }
 
 #[tonic::async_trait]
@@ -44,9 +58,10 @@ impl AuthService for AuthApi {
         &self,
         request: Request<api::SignInRequest>,
     ) -> Result<Response<api::SignInResponse>, Status> {
-        let client = client_address(&request);
+        let client = self.client_address(&request);
+        let counted_as = throttle_key(client);
         if let ThrottleVerdict::Refused { retry_after } =
-            self.throttle.check(client, Instant::now())
+            self.throttle.check(counted_as, Instant::now())
         {
             return Err(AuthError::Throttled {
                 retry_after_seconds: retry_after.as_secs().max(1),
@@ -67,11 +82,11 @@ impl AuthService for AuthApi {
             self.accounts.by_beak(beak).await?
         };
         let Some(account) = account else {
-            self.throttle.record_failure(client, Instant::now());
+            self.throttle.record_failure(counted_as, Instant::now());
             tracing::info!(client = %client, "sign-in refused");
             return Err(AuthError::BadBeak.into());
         };
-        self.throttle.record_success(client);
+        self.throttle.record_success(counted_as);
         let key = self.keys.current().await.map_err(AuthError::from)?;
         let (access_token, expires_at) = self
             .issuer

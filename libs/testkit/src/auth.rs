@@ -144,5 +144,6 @@ pub fn auth_config() -> AuthConfig {
         )),
         sign_in_max_failures: MAX_FAILURES,
         sign_in_window: Duration::from_secs(60),
+        trusted_proxies: auth_svc::domain::TrustedProxies::default(),
     }
 }
