@@ -19,7 +19,7 @@ pub const ADMIN_EMAIL: &str = "admin@uberpopug.test";
 pub const ADMIN_BEAK: &str = "system-test-admin-beak-0123456789abcdef";
 
 /// A service binary built by `cargo build --bins` (which `make test` runs first).
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     // Tests run from target/<profile>/deps; the binaries sit one level up.
     let deps = std::env::current_exe()
         .unwrap()
