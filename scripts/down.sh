@@ -3,6 +3,18 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
+# `make up` itself first: it stops its services, the mail catcher and the infrastructure it
+# started, in order, and stops supervising (it would otherwise start a stopped service again).
+if [[ -f $ATES_LOCAL/pids/up.pid ]]; then
+  up=$(cat "$ATES_LOCAL/pids/up.pid")
+  if kill -0 "$up" 2>/dev/null; then
+    say "stopping make up (pid $up)"
+    kill -TERM "$up"
+    for _ in $(seq 1 300); do kill -0 "$up" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$ATES_LOCAL/pids/up.pid"
+fi
+# Whatever is left (make up was killed, say).
 for file in "$ATES_LOCAL"/pids/svc-*.pid; do
   [[ -e $file ]] || continue
   say "stopping $(basename "$file" .pid | sed 's/^svc-//')-svc"
