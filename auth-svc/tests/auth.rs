@@ -613,6 +613,32 @@ async fn bad_inputs_get_their_own_status_naming_the_field() {
             "beak",
         ),
         (
+            "a NUL and control characters in a beak",
+            client
+                .sign_in(api::SignInRequest {
+                    beak: "no\0body\x1b[2J".into(),
+                })
+                .await
+                .unwrap_err(),
+            Code::Unauthenticated,
+            "beak",
+        ),
+        (
+            "a control character in a changed email",
+            client
+                .change_account_email(signed(
+                    api::ChangeAccountEmailRequest {
+                        account_id: uuid::Uuid::new_v4().to_string(),
+                        email: "\"po\u{7}pug\"@uberpopug.test".into(),
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap_err(),
+            Code::InvalidArgument,
+            "email",
+        ),
+        (
             "malformed account id",
             client
                 .get_account(signed(
