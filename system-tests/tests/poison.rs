@@ -30,8 +30,8 @@ async fn poison_in_every_consumer_queue_is_parked_with_its_reason_and_money_stil
         .collect();
     assert_eq!(
         queues.len(),
-        7,
-        "each one's resync queue, tracker's accounts queue and accounting's three"
+        8,
+        "each one's resync queue, tracker's and accounting's accounts queues, accounting's three money queues"
     );
     for queue in &queues {
         for body in ates_testkit::poison() {
