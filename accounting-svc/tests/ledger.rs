@@ -7,6 +7,7 @@ use ates_contracts::ates::auth::events::v1 as auth;
 use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::payouts::events::v1 as payouts;
 use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::ates::tracker::events::v2 as tracker_v2;
 use ates_contracts::routing;
 use ates_testkit::accounting::{Ledger, assignment, at, timestamp};
 use ates_testkit::{eventually, signed};
@@ -447,6 +448,185 @@ async fn the_read_api_enforces_roles() {
             .code(),
         Code::Unauthenticated
     );
+}
+
+fn assignment_v2(
+    task: Uuid,
+    assignee: Uuid,
+    fee_cents: i64,
+    when: &str,
+    title: &str,
+    jira_id: &str,
+) -> tracker_v2::Assignment {
+    let v1 = assignment(task, assignee, fee_cents, at(when));
+    tracker_v2::Assignment {
+        assignment_id: v1.assignment_id,
+        task_id: v1.task_id,
+        assignee_id: v1.assignee_id,
+        description: v1.description,
+        fee_cents,
+        assigned_at: v1.assigned_at,
+        title: title.to_owned(),
+        jira_id: jira_id.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_events_of_both_schema_versions_post_alike_and_the_statement_shows_titles() {
+    let mut ledger = Ledger::start().await;
+    let (worker, token) = ledger.popug("worker", Role::Worker).await;
+    let (old, new) = (Uuid::new_v4(), Uuid::new_v4());
+    // A task from before the schema change: v1 events only, then the tracker's migration tells
+    // its title and jira id in a v2 update.
+    ledger
+        .publish(
+            &tracker::TaskAdded {
+                task_id: old.to_string(),
+                assignment: Some(tracker::Assignment {
+                    description: "[UBERPOP-42] Fix the button".into(),
+                    ..assignment(old, worker, 1_000, at("2026-11-20T09:00:00Z"))
+                }),
+                creator_id: worker.to_string(),
+            },
+            at("2026-11-20T09:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    let client = ledger.client().await;
+    let statement = || {
+        let token = token.clone();
+        let mut client = client.clone();
+        async move {
+            client
+                .get_statement(signed(
+                    api::GetStatementRequest {
+                        account_id: worker.to_string(),
+                        business_date: DAY.into(),
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let texts = |statement: &api::GetStatementResponse| -> Vec<(String, String, String, i64)> {
+        statement
+            .entries
+            .iter()
+            .map(|entry| {
+                (
+                    entry.task_description.clone(),
+                    entry.task_title.clone(),
+                    entry.task_jira_id.clone(),
+                    entry.amount_cents,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        texts(&statement().await),
+        [(
+            "[UBERPOP-42] Fix the button".into(),
+            String::new(),
+            String::new(),
+            -1_000
+        )]
+    );
+    ledger
+        .publish(
+            &tracker_v2::TaskDetailsUpdated {
+                task_id: old.to_string(),
+                description: "[UBERPOP-42] Fix the button".into(),
+                revision: 2,
+                title: "Fix the button".into(),
+                jira_id: "UBERPOP-42".into(),
+            },
+            at("2026-11-20T09:30:00Z"),
+        )
+        .await;
+    // A task created after the change: v2 throughout, until an old client edits its
+    // description (v1): the title and jira id stay.
+    ledger
+        .publish(
+            &tracker_v2::TaskAdded {
+                task_id: new.to_string(),
+                assignment: Some(assignment_v2(
+                    new,
+                    worker,
+                    1_500,
+                    "2026-11-20T10:00:00Z",
+                    "Polish the beak",
+                    "",
+                )),
+                creator_id: worker.to_string(),
+            },
+            at("2026-11-20T10:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &tracker::TaskDescriptionUpdated {
+                task_id: new.to_string(),
+                description: "Polish the beak until it shines".into(),
+                revision: 2,
+            },
+            at("2026-11-20T10:30:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &tracker_v2::TasksReassigned {
+                reshuffle_id: Uuid::new_v4().to_string(),
+                batch_index: 0,
+                batch_count: 1,
+                assignments: vec![assignment_v2(
+                    new,
+                    worker,
+                    1_500,
+                    "2026-11-20T11:00:00Z",
+                    "Polish the beak",
+                    "",
+                )],
+            },
+            at("2026-11-20T11:00:00Z"),
+        )
+        .await;
+    ledger
+        .publish(
+            &completed(new, worker, 3_000, "2026-11-20T12:00:00Z"),
+            at("2026-11-20T12:00:00Z"),
+        )
+        .await;
+    ledger.settle().await;
+    let statement = statement().await;
+    let polish = || {
+        (
+            "Polish the beak until it shines".to_owned(),
+            "Polish the beak".to_owned(),
+            String::new(),
+        )
+    };
+    let with = |(description, title, jira): (String, String, String), cents| {
+        (description, title, jira, cents)
+    };
+    assert_eq!(
+        texts(&statement),
+        [
+            (
+                "[UBERPOP-42] Fix the button".into(),
+                "Fix the button".into(),
+                "UBERPOP-42".into(),
+                -1_000
+            ),
+            with(polish(), -1_500),
+            with(polish(), -1_500),
+            with(polish(), 3_000),
+        ]
+    );
+    assert_eq!(statement.closing_balance_cents, -1_000);
+    assert_eq!(ledger.balance(worker).await, -1_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

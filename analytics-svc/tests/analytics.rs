@@ -10,6 +10,7 @@ use ates_contracts::ates::analytics::v1 as api;
 use ates_contracts::ates::auth::v1::Role;
 use ates_contracts::ates::events::v1::SnapshotBatch;
 use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::ates::tracker::events::v2 as tracker_v2;
 use ates_contracts::time::timestamp;
 use ates_testkit::analytics::Dashboard;
 use ates_testkit::signed;
@@ -43,6 +44,9 @@ struct History {
 enum Event {
     Created(tracker::TaskCreated),
     Described(tracker::TaskDescriptionUpdated),
+    /// Task events of schema version 2 (title and jira id).
+    CreatedV2(tracker_v2::TaskCreated),
+    DetailedV2(tracker_v2::TaskDetailsUpdated),
     Entry(accounting::AuditLogEntryCreated),
     Bill(accounting::BillUpdated),
 }
@@ -98,16 +102,27 @@ fn history(workers: [Uuid; 2]) -> History {
         (&rich_early, today),
         (&open, today),
     ] {
-        events.push((
+        // Today's winner is created after the schema change (v2), the others before (v1).
+        let created = if task.id == rich_early.id {
+            Event::CreatedV2(tracker_v2::TaskCreated {
+                task_id: task.id.to_string(),
+                description: format!("task {}", task.id),
+                fee_cents: task.fee_cents,
+                reward_cents: task.reward_cents,
+                created_at: Some(timestamp(at(date, 0))),
+                title: "A rich task".to_owned(),
+                jira_id: "UBERPOP-7".to_owned(),
+            })
+        } else {
             Event::Created(tracker::TaskCreated {
                 task_id: task.id.to_string(),
                 description: format!("task {}", task.id),
                 fee_cents: task.fee_cents,
                 reward_cents: task.reward_cents,
                 created_at: Some(timestamp(at(date, 0))),
-            }),
-            at(date, 0),
-        ));
+            })
+        };
+        events.push((created, at(date, 0)));
         events.push((
             Event::Entry(entry(
                 workers[0],
@@ -162,17 +177,26 @@ fn history(workers: [Uuid; 2]) -> History {
         }),
         at(yesterday, 700),
     ));
-    // The winner of today is described three times; revision 2 arrives last and must lose.
-    for (revision, text) in [(3, "the newest description"), (2, "an older description")] {
-        events.push((
-            Event::Described(tracker::TaskDescriptionUpdated {
-                task_id: rich_early.id.to_string(),
-                description: text.to_owned(),
-                revision,
-            }),
-            at(today, 60),
-        ));
-    }
+    // The winner of today is described three times, in both versions; revision 2 (v1, from an
+    // old client) arrives last and must lose, and its title and jira id stay those of v2.
+    events.push((
+        Event::DetailedV2(tracker_v2::TaskDetailsUpdated {
+            task_id: rich_early.id.to_string(),
+            description: "the newest description".to_owned(),
+            revision: 3,
+            title: "The newest title".to_owned(),
+            jira_id: "UBERPOP-7".to_owned(),
+        }),
+        at(today, 60),
+    ));
+    events.push((
+        Event::Described(tracker::TaskDescriptionUpdated {
+            task_id: rich_early.id.to_string(),
+            description: "an older description".to_owned(),
+            revision: 2,
+        }),
+        at(today, 60),
+    ));
     // Balances: worker 0 ends positive, worker 1 negative; a stale update comes after the new.
     for (account, balance_cents, revision) in [
         (workers[0], 4_200, 12),
@@ -195,6 +219,9 @@ fn history(workers: [Uuid; 2]) -> History {
         description,
         reward_cents: task.reward_cents,
         completed_on: date.to_string(),
+        // Tasks heard of in v1 events only have no title.
+        title: String::new(),
+        jira_id: String::new(),
     };
     History {
         events,
@@ -207,7 +234,11 @@ fn history(workers: [Uuid; 2]) -> History {
         winners: [
             price(&tie_a, format!("task {}", tie_a.id), before),
             price(&old, format!("task {}", old.id), yesterday),
-            price(&rich_early, "the newest description".to_owned(), today),
+            api::TaskPrice {
+                title: "The newest title".to_owned(),
+                jira_id: "UBERPOP-7".to_owned(),
+                ..price(&rich_early, "the newest description".to_owned(), today)
+            },
         ],
     }
 }
@@ -226,6 +257,16 @@ async fn publish(
         Event::Described(event) => (
             "ates.tracker.tasks",
             "ates.tracker.events.v1.TaskDescriptionUpdated",
+            dashboard.publish(event, at).await,
+        ),
+        Event::CreatedV2(event) => (
+            "ates.tracker.tasks",
+            "ates.tracker.events.v2.TaskCreated",
+            dashboard.publish(event, at).await,
+        ),
+        Event::DetailedV2(event) => (
+            "ates.tracker.tasks",
+            "ates.tracker.events.v2.TaskDetailsUpdated",
             dashboard.publish(event, at).await,
         ),
         Event::Entry(event) => (
@@ -497,6 +538,7 @@ async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_onl
         })
     };
     let mut tasks = Vec::new();
+    let mut tasks_v2 = Vec::new();
     let mut entries = Vec::new();
     let mut changes = Vec::new();
     for (event, time) in &history.events {
@@ -509,9 +551,23 @@ async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_onl
                 reward_cents: created.reward_cents,
                 created_at: created.created_at,
             }),
+            // The tracker sends a task of v2 as it is now (its details at revision 3), in a
+            // batch of v2 snapshots of the same stream.
+            Event::CreatedV2(created) => tasks_v2.push(tracker_v2::tasks_snapshot::Task {
+                task_id: created.task_id.clone(),
+                description: "the newest description".to_owned(),
+                details_revision: 3,
+                fee_cents: created.fee_cents,
+                reward_cents: created.reward_cents,
+                created_at: created.created_at,
+                title: "The newest title".to_owned(),
+                jira_id: created.jira_id.clone(),
+            }),
             Event::Entry(entry) => entries.push(entry.clone()),
             // Changes made while the snapshot is read arrive as events again.
-            Event::Described(_) | Event::Bill(_) => changes.push((event, *time)),
+            Event::Described(_) | Event::DetailedV2(_) | Event::Bill(_) => {
+                changes.push((event, *time));
+            }
         }
     }
     let (first_half, second_half) = entries.split_at(entries.len() / 2);
@@ -527,8 +583,17 @@ async fn a_wiped_rebuild_takes_snapshots_merged_with_changes_and_is_complete_onl
         .await;
     dashboard
         .publish(
+            &tracker_v2::TasksSnapshot {
+                batch: batch("tasks", 1, true),
+                tasks: tasks_v2,
+            },
+            Utc::now(),
+        )
+        .await;
+    dashboard
+        .publish(
             &tracker::TasksSnapshot {
-                batch: batch("tasks", 0, true),
+                batch: batch("tasks", 0, false),
                 tasks,
             },
             Utc::now(),

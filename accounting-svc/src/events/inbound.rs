@@ -1,10 +1,12 @@
-//! Events accounting consumes: the tracker's task lifecycle (fees and rewards) and descriptions,
-//! and payouts' bill-zeroed events (payout entries), read into a [`Settlement`]; and auth's
-//! account announcements, so that a new account has a statement before its first entry.
+//! Events accounting consumes: the tracker's task lifecycle (fees and rewards) and task texts,
+//! in both schema versions (v2 adds the title and jira id), and payouts' bill-zeroed events
+//! (payout entries), read into a [`Settlement`]; and auth's account announcements, so that a
+//! new account has a statement before its first entry.
 
 use ates_contracts::ates::auth::events::v1 as auth;
 use ates_contracts::ates::payouts::events::v1 as payouts;
 use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::ates::tracker::events::v2 as tracker_v2;
 use ates_messaging::{Accepts, Cause, Handler, HandlerError, Reads, Received, Recorder};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -14,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::{BusinessCalendar, Posting};
 use crate::error::AccountingError;
 use crate::operations::Settlement;
-use crate::storage::ledger;
+use crate::storage::ledger::{self, TaskText};
 
 /// Applies money events to the ledger, dating entries with the business calendar.
 #[derive(Debug, Clone, Copy)]
@@ -31,19 +33,22 @@ impl LedgerHandler {
     fn assignment(
         &self,
         settlement: &mut Settlement,
-        assignment: &tracker::Assignment,
+        assignment: Assigned<'_>,
         fallback: DateTime<Utc>,
         cause: &Cause,
     ) -> Result<(), HandlerError> {
-        let task = id("task_id", &assignment.task_id)?;
-        let occurred_at = instant(assignment.assigned_at.as_ref(), fallback);
-        settlement
-            .descriptions
-            .push((task, assignment.description.clone(), 0));
+        let task = id("task_id", assignment.task_id)?;
+        let occurred_at = instant(assignment.assigned_at, fallback);
+        settlement.descriptions.push(TaskText {
+            task_id: task,
+            description: assignment.description.to_owned(),
+            title: assignment.title,
+            revision: 0,
+        });
         settlement.postings.push((
             Posting::assignment_fee(
-                id("assignment_id", &assignment.assignment_id)?,
-                id("assignee_id", &assignment.assignee_id)?,
+                id("assignment_id", assignment.assignment_id)?,
+                id("assignee_id", assignment.assignee_id)?,
                 task,
                 positive("fee_cents", assignment.fee_cents)?,
                 occurred_at,
@@ -53,6 +58,66 @@ impl LedgerHandler {
         ));
         Ok(())
     }
+}
+
+/// An assignment of either schema version.
+struct Assigned<'a> {
+    assignment_id: &'a str,
+    task_id: &'a str,
+    assignee_id: &'a str,
+    description: &'a str,
+    fee_cents: i64,
+    assigned_at: Option<&'a prost_types::Timestamp>,
+    /// Title and jira id: `None` from version 1.
+    title: Option<(String, Option<String>)>,
+}
+
+impl<'a> From<&'a tracker::Assignment> for Assigned<'a> {
+    fn from(assignment: &'a tracker::Assignment) -> Self {
+        Self {
+            assignment_id: &assignment.assignment_id,
+            task_id: &assignment.task_id,
+            assignee_id: &assignment.assignee_id,
+            description: &assignment.description,
+            fee_cents: assignment.fee_cents,
+            assigned_at: assignment.assigned_at.as_ref(),
+            title: None,
+        }
+    }
+}
+
+impl<'a> TryFrom<&'a tracker_v2::Assignment> for Assigned<'a> {
+    type Error = HandlerError;
+
+    fn try_from(assignment: &'a tracker_v2::Assignment) -> Result<Self, HandlerError> {
+        Ok(Self {
+            assignment_id: &assignment.assignment_id,
+            task_id: &assignment.task_id,
+            assignee_id: &assignment.assignee_id,
+            description: &assignment.description,
+            fee_cents: assignment.fee_cents,
+            assigned_at: assignment.assigned_at.as_ref(),
+            title: Some(title_and_jira_id(&assignment.title, &assignment.jira_id)?),
+        })
+    }
+}
+
+/// A version 2 event's title (required) and jira id (empty is none).
+fn title_and_jira_id(title: &str, jira_id: &str) -> Result<(String, Option<String>), HandlerError> {
+    if title.trim().is_empty() {
+        return Err(HandlerError::Rejected(
+            "title must not be empty in a version 2 task event".to_owned(),
+        ));
+    }
+    Ok((
+        title.to_owned(),
+        (!jira_id.is_empty()).then(|| jira_id.to_owned()),
+    ))
+}
+
+fn details_revision(revision: u64) -> Result<i64, HandlerError> {
+    i64::try_from(revision)
+        .map_err(|_| HandlerError::Rejected(format!("revision {revision} is out of range")))
 }
 
 fn id(field: &str, raw: &str) -> Result<Uuid, HandlerError> {
@@ -94,6 +159,9 @@ impl Handler for LedgerHandler {
             .on::<tracker::TasksReassigned>()
             .on::<tracker::TaskCompleted>()
             .on::<tracker::TaskDescriptionUpdated>()
+            .on::<tracker_v2::TaskAdded>()
+            .on::<tracker_v2::TasksReassigned>()
+            .on::<tracker_v2::TaskDetailsUpdated>()
             .on::<payouts::BillZeroed>();
     }
 
@@ -117,7 +185,12 @@ impl Reads<tracker::TaskAdded> for LedgerHandler {
             .message
             .assignment
             .ok_or_else(|| HandlerError::Rejected("TaskAdded has no assignment".to_owned()))?;
-        self.assignment(settlement, &assignment, event.occurred_at, &event.cause)
+        self.assignment(
+            settlement,
+            (&assignment).into(),
+            event.occurred_at,
+            &event.cause,
+        )
     }
 }
 
@@ -128,7 +201,12 @@ impl Reads<tracker::TasksReassigned> for LedgerHandler {
         event: Received<tracker::TasksReassigned>,
     ) -> Result<(), HandlerError> {
         for assignment in &event.message.assignments {
-            self.assignment(settlement, assignment, event.occurred_at, &event.cause)?;
+            self.assignment(
+                settlement,
+                assignment.into(),
+                event.occurred_at,
+                &event.cause,
+            )?;
         }
         Ok(())
     }
@@ -163,14 +241,66 @@ impl Reads<tracker::TaskDescriptionUpdated> for LedgerHandler {
         event: Received<tracker::TaskDescriptionUpdated>,
     ) -> Result<(), HandlerError> {
         let updated = event.message;
-        let revision = i64::try_from(updated.revision).map_err(|_| {
-            HandlerError::Rejected(format!("revision {} is out of range", updated.revision))
-        })?;
-        settlement.descriptions.push((
-            id("task_id", &updated.task_id)?,
-            updated.description,
-            revision,
-        ));
+        settlement.descriptions.push(TaskText {
+            task_id: id("task_id", &updated.task_id)?,
+            description: updated.description,
+            title: None,
+            revision: details_revision(updated.revision)?,
+        });
+        Ok(())
+    }
+}
+
+impl Reads<tracker_v2::TaskAdded> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker_v2::TaskAdded>,
+    ) -> Result<(), HandlerError> {
+        let assignment = event
+            .message
+            .assignment
+            .ok_or_else(|| HandlerError::Rejected("TaskAdded has no assignment".to_owned()))?;
+        self.assignment(
+            settlement,
+            (&assignment).try_into()?,
+            event.occurred_at,
+            &event.cause,
+        )
+    }
+}
+
+impl Reads<tracker_v2::TasksReassigned> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker_v2::TasksReassigned>,
+    ) -> Result<(), HandlerError> {
+        for assignment in &event.message.assignments {
+            self.assignment(
+                settlement,
+                assignment.try_into()?,
+                event.occurred_at,
+                &event.cause,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Reads<tracker_v2::TaskDetailsUpdated> for LedgerHandler {
+    fn read(
+        &self,
+        settlement: &mut Settlement,
+        event: Received<tracker_v2::TaskDetailsUpdated>,
+    ) -> Result<(), HandlerError> {
+        let updated = event.message;
+        settlement.descriptions.push(TaskText {
+            task_id: id("task_id", &updated.task_id)?,
+            title: Some(title_and_jira_id(&updated.title, &updated.jira_id)?),
+            description: updated.description,
+            revision: details_revision(updated.revision)?,
+        });
         Ok(())
     }
 }

@@ -66,6 +66,8 @@ pub(super) fn entry(row: EntryRow) -> api::Entry {
         amount_cents: row.amount_cents,
         task_id: row.task_id.map(|task| task.to_string()).unwrap_or_default(),
         task_description: row.task_description.unwrap_or_default(),
+        task_title: row.task_title.unwrap_or_default(),
+        task_jira_id: row.task_jira_id.unwrap_or_default(),
         business_date: row.business_date.to_string(),
         occurred_at: Some(timestamp(row.occurred_at)),
     }

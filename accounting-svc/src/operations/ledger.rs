@@ -18,8 +18,8 @@ use crate::storage::ledger;
 pub struct Settlement {
     /// Money effects, each with the cause whose trace its events continue.
     pub postings: Vec<(Posting, Cause)>,
-    /// Task descriptions: (task, text, revision; 0 when only an assignment told it).
-    pub descriptions: Vec<(Uuid, String, i64)>,
+    /// Task texts, each as one event told it.
+    pub descriptions: Vec<ledger::TaskText>,
 }
 
 impl Settlement {

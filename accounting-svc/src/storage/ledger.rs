@@ -28,6 +28,10 @@ pub struct EntryRow {
     pub occurred_at: DateTime<Utc>,
     /// The task's description as accounting knows it.
     pub task_description: Option<String>,
+    /// The task's title, once a version 2 event told it.
+    pub task_title: Option<String>,
+    /// The task's jira id, when it has one and a version 2 event told it.
+    pub task_jira_id: Option<String>,
 }
 
 /// A balance row.
@@ -138,38 +142,86 @@ pub async fn post_all(
     Ok(new_postings)
 }
 
-/// Remembers tasks' descriptions: from an assignment (revision 0) only when none is known, from
-/// an update only when it is newer than the one known; the highest revision of a task within
-/// `descriptions` wins.
+/// A task's text as one event tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskText {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its description.
+    pub description: String,
+    /// Its title and jira id, from version 2 events (`None` from version 1, which carry
+    /// neither: what is known of them is kept).
+    pub title: Option<(String, Option<String>)>,
+    /// The revision: 0 from an assignment, the details' revision from an update.
+    pub revision: i64,
+}
+
+impl TaskText {
+    /// Whether this text replaces `known`: a newer revision does; at the same revision, a
+    /// version 2 text fills in a title a version 1 text lacked.
+    fn replaces(&self, known: &TaskText) -> bool {
+        self.revision > known.revision
+            || (self.revision == known.revision && known.title.is_none() && self.title.is_some())
+    }
+}
+
+/// Remembers tasks' texts: from an assignment (revision 0) only when none is known, from an
+/// update only when it is newer than the one known; at the same revision a title fills in where
+/// there was none. A version 1 update keeps the title and jira id known before it (the tracker
+/// keeps them when only a description changes). The newest text of a task within `texts` wins.
 pub async fn remember_descriptions(
     conn: &mut AsyncPgConnection,
-    descriptions: &[(Uuid, String, i64)],
+    texts: &[TaskText],
 ) -> QueryResult<()> {
-    use diesel::sql_types::Array;
-    let mut newest: std::collections::HashMap<Uuid, (&str, i64)> = std::collections::HashMap::new();
-    for (task, description, revision) in descriptions {
-        match newest.get(task) {
-            Some((_, known)) if known >= revision => {}
-            _ => {
-                newest.insert(*task, (description.as_str(), *revision));
+    use diesel::sql_types::{Array, Nullable};
+    let mut newest: std::collections::BTreeMap<Uuid, TaskText> = std::collections::BTreeMap::new();
+    for text in texts {
+        match newest.get_mut(&text.task_id) {
+            Some(known) if !text.replaces(known) => {}
+            Some(known) => {
+                let title = text.title.clone().or_else(|| known.title.take());
+                *known = TaskText {
+                    title,
+                    ..text.clone()
+                };
+            }
+            None => {
+                newest.insert(text.task_id, text.clone());
             }
         }
     }
     if newest.is_empty() {
         return Ok(());
     }
-    let tasks_column: Vec<Uuid> = newest.keys().copied().collect();
-    let texts: Vec<&str> = tasks_column.iter().map(|task| newest[task].0).collect();
-    let revisions: Vec<i64> = tasks_column.iter().map(|task| newest[task].1).collect();
+    let ids: Vec<Uuid> = newest.keys().copied().collect();
+    let descriptions: Vec<&str> = newest
+        .values()
+        .map(|text| text.description.as_str())
+        .collect();
+    let titles: Vec<Option<&str>> = newest
+        .values()
+        .map(|text| text.title.as_ref().map(|(title, _)| title.as_str()))
+        .collect();
+    let jira_ids: Vec<Option<&str>> = newest
+        .values()
+        .map(|text| text.title.as_ref().and_then(|(_, jira)| jira.as_deref()))
+        .collect();
+    let revisions: Vec<i64> = newest.values().map(|text| text.revision).collect();
     diesel::sql_query(
-        "INSERT INTO tasks (task_id, description, description_revision) \
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) \
+        "INSERT INTO tasks (task_id, description, title, jira_id, description_revision) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
          ON CONFLICT (task_id) DO UPDATE SET description = excluded.description, \
-         description_revision = excluded.description_revision \
-         WHERE tasks.description_revision < excluded.description_revision",
+           title = COALESCE(excluded.title, tasks.title), \
+           jira_id = CASE WHEN excluded.title IS NULL THEN tasks.jira_id ELSE excluded.jira_id END, \
+           description_revision = excluded.description_revision \
+         WHERE tasks.description_revision < excluded.description_revision \
+            OR (tasks.description_revision = excluded.description_revision \
+                AND tasks.title IS NULL AND excluded.title IS NOT NULL)",
     )
-    .bind::<Array<diesel::sql_types::Uuid>, _>(&tasks_column)
-    .bind::<Array<Text>, _>(&texts)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&descriptions)
+    .bind::<Array<Nullable<Text>>, _>(&titles)
+    .bind::<Array<Nullable<Text>>, _>(&jira_ids)
     .bind::<Array<BigInt>, _>(&revisions)
     .execute(conn)
     .await
@@ -349,6 +401,8 @@ pub async fn day_entries(
             ledger_entries::business_date,
             ledger_entries::occurred_at,
             tasks::description.nullable(),
+            tasks::title.nullable(),
+            tasks::jira_id.nullable(),
         ))
         .order(ledger_entries::id)
         .limit(limit)

@@ -55,6 +55,8 @@ diesel::table! {
         task_id -> Uuid,
         description -> Text,
         description_revision -> Int8,
+        title -> Nullable<Text>,
+        jira_id -> Nullable<Text>,
     }
 }
 

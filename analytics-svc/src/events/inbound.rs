@@ -7,6 +7,7 @@ use ates_contracts::ates::accounting::events::v1 as accounting;
 use ates_contracts::ates::auth::events::v1 as auth;
 use ates_contracts::ates::events::v1::SnapshotBatch;
 use ates_contracts::ates::tracker::events::v1 as tracker;
+use ates_contracts::ates::tracker::events::v2 as tracker_v2;
 use ates_contracts::time::instant;
 use ates_messaging::{Accepts, Handler, HandlerError, Reads, Received, Recorder, field_uuid};
 use ates_token::Role;
@@ -113,6 +114,21 @@ fn text(field: &str, raw: String) -> Result<String, HandlerError> {
     Ok(raw)
 }
 
+/// A version 2 event's title (required) and jira id (empty is none).
+fn title_and_jira_id(
+    title: String,
+    jira_id: String,
+) -> Result<(String, Option<String>), HandlerError> {
+    if title.trim().is_empty() {
+        return Err(rejected(
+            "title must not be empty in a version 2 task event".to_owned(),
+        ));
+    }
+    let title = text("title", title)?;
+    let jira_id = text("jira_id", jira_id)?;
+    Ok((title, (!jira_id.is_empty()).then_some(jira_id)))
+}
+
 /// Keeps accounts and their roles.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountsHandler;
@@ -200,7 +216,8 @@ impl Reads<auth::AccountsSnapshot> for AccountsHandler {
     }
 }
 
-/// Keeps tasks: prices and the newest description.
+/// Keeps tasks: prices and the newest description, title and jira id, from task events of
+/// both schema versions.
 #[derive(Debug, Clone, Copy)]
 pub struct TasksHandler;
 
@@ -211,7 +228,10 @@ impl Handler for TasksHandler {
         accepts
             .on::<tracker::TaskCreated>()
             .on::<tracker::TaskDescriptionUpdated>()
-            .on::<tracker::TasksSnapshot>();
+            .on::<tracker::TasksSnapshot>()
+            .on::<tracker_v2::TaskCreated>()
+            .on::<tracker_v2::TaskDetailsUpdated>()
+            .on::<tracker_v2::TasksSnapshot>();
     }
 
     fn apply<'a>(
@@ -239,6 +259,7 @@ impl Reads<tracker::TaskCreated> for TasksHandler {
             description: text("description", created.description)?,
             // The description a task is created with is revision 1.
             description_revision: 1,
+            title: None,
             prices: Some(Prices {
                 fee_cents: created.fee_cents,
                 reward_cents: created.reward_cents,
@@ -260,6 +281,7 @@ impl Reads<tracker::TaskDescriptionUpdated> for TasksHandler {
             task_id: field_uuid("task_id", &updated.task_id)?,
             description: text("description", updated.description)?,
             description_revision: revision("revision", updated.revision)?,
+            title: None,
             prices: None,
         });
         Ok(())
@@ -278,6 +300,71 @@ impl Reads<tracker::TasksSnapshot> for TasksHandler {
                 task_id: field_uuid("task_id", &task.task_id)?,
                 description: text("description", task.description)?,
                 description_revision: revision("description_revision", task.description_revision)?,
+                title: None,
+                prices: Some(Prices {
+                    fee_cents: task.fee_cents,
+                    reward_cents: task.reward_cents,
+                    created_at: time("created_at", task.created_at.as_ref())?,
+                }),
+            })
+        });
+        batch.snapshot(snapshot.batch, Stream::Tasks)
+    }
+}
+
+impl Reads<tracker_v2::TaskCreated> for TasksHandler {
+    fn read(
+        &self,
+        batch: &mut Self::Batch,
+        event: Received<tracker_v2::TaskCreated>,
+    ) -> Result<(), HandlerError> {
+        let created = event.message;
+        batch.facts.push(TaskFact {
+            task_id: field_uuid("task_id", &created.task_id)?,
+            description: text("description", created.description)?,
+            description_revision: 1,
+            title: Some(title_and_jira_id(created.title, created.jira_id)?),
+            prices: Some(Prices {
+                fee_cents: created.fee_cents,
+                reward_cents: created.reward_cents,
+                created_at: time("created_at", created.created_at.as_ref())?,
+            }),
+        });
+        Ok(())
+    }
+}
+
+impl Reads<tracker_v2::TaskDetailsUpdated> for TasksHandler {
+    fn read(
+        &self,
+        batch: &mut Self::Batch,
+        event: Received<tracker_v2::TaskDetailsUpdated>,
+    ) -> Result<(), HandlerError> {
+        let updated = event.message;
+        batch.facts.push(TaskFact {
+            task_id: field_uuid("task_id", &updated.task_id)?,
+            description: text("description", updated.description)?,
+            description_revision: revision("revision", updated.revision)?,
+            title: Some(title_and_jira_id(updated.title, updated.jira_id)?),
+            prices: None,
+        });
+        Ok(())
+    }
+}
+
+impl Reads<tracker_v2::TasksSnapshot> for TasksHandler {
+    fn read(
+        &self,
+        batch: &mut Self::Batch,
+        event: Received<tracker_v2::TasksSnapshot>,
+    ) -> Result<(), HandlerError> {
+        let snapshot = event.message;
+        batch.snapshot_items(snapshot.batch.as_ref(), snapshot.tasks, |task| {
+            Ok(TaskFact {
+                task_id: field_uuid("task_id", &task.task_id)?,
+                description: text("description", task.description)?,
+                description_revision: revision("details_revision", task.details_revision)?,
+                title: Some(title_and_jira_id(task.title, task.jira_id)?),
                 prices: Some(Prices {
                     fee_cents: task.fee_cents,
                     reward_cents: task.reward_cents,

@@ -50,6 +50,8 @@ pub(super) fn task_price(winner: &DayWinner) -> api::TaskPrice {
         description: winner.description.clone(),
         reward_cents: winner.completion.reward_cents,
         completed_on: winner.completion.completed_on.to_string(),
+        title: winner.title.clone(),
+        jira_id: winner.jira_id.clone(),
     }
 }
 

@@ -125,6 +125,10 @@ pub struct DayWinner {
     pub completion: Completion,
     /// The task's description.
     pub description: String,
+    /// The task's title; empty until a version 2 task event told it.
+    pub title: String,
+    /// The task's jira id; empty when it has none or no version 2 event told it.
+    pub jira_id: String,
 }
 
 #[derive(QueryableByName)]
@@ -139,6 +143,10 @@ struct WinnerRow {
     completed_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Text>)]
     description: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    jira_id: Option<String>,
 }
 
 /// The most expensive completed task of each date of `range` that has one, in date order: one
@@ -149,7 +157,7 @@ pub async fn day_winners(
 ) -> QueryResult<Vec<DayWinner>> {
     let rows: Vec<WinnerRow> = diesel::sql_query(
         "SELECT day.date AS business_date, winner.task_id, winner.amount_cents AS reward_cents, \
-                winner.occurred_at AS completed_at, tasks.description \
+                winner.occurred_at AS completed_at, tasks.description, tasks.title, tasks.jira_id \
          FROM generate_series($1::date, $2::date, interval '1 day') AS day_start, \
               LATERAL (SELECT day_start::date AS date) AS day \
          CROSS JOIN LATERAL ( \
@@ -176,6 +184,8 @@ pub async fn day_winners(
                 completed_on: row.business_date,
             },
             description: row.description.unwrap_or_default(),
+            title: row.title.unwrap_or_default(),
+            jira_id: row.jira_id.unwrap_or_default(),
         })
         .collect())
 }

@@ -16,6 +16,8 @@ diesel::table! {
         fee_cents -> Nullable<Int8>,
         reward_cents -> Nullable<Int8>,
         created_at -> Nullable<Timestamptz>,
+        title -> Nullable<Text>,
+        jira_id -> Nullable<Text>,
     }
 }
 

@@ -40,6 +40,9 @@ pub mod ates {
             pub mod v1 {
                 tonic::include_proto!("ates.tracker.events.v1");
             }
+            pub mod v2 {
+                tonic::include_proto!("ates.tracker.events.v2");
+            }
         }
     }
     pub mod accounting {

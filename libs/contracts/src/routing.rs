@@ -162,6 +162,38 @@ pub const ROUTES: &[Route] = &[
         producer: Service::Tracker,
         consumers: &[Service::Analytics],
     },
+    // Version 2 of the task events (title and jira id): consumers read both versions while the
+    // tracker moves over (TRACKER_TASK_EVENTS_VERSION); TaskCompleted has no v2.
+    Route {
+        event_type: "ates.tracker.events.v2.TaskAdded",
+        exchange: TRACKER_TASK_LIFECYCLE,
+        producer: Service::Tracker,
+        consumers: &[Service::Accounting],
+    },
+    Route {
+        event_type: "ates.tracker.events.v2.TasksReassigned",
+        exchange: TRACKER_TASK_LIFECYCLE,
+        producer: Service::Tracker,
+        consumers: &[Service::Accounting],
+    },
+    Route {
+        event_type: "ates.tracker.events.v2.TaskCreated",
+        exchange: TRACKER_TASKS,
+        producer: Service::Tracker,
+        consumers: &[Service::Analytics],
+    },
+    Route {
+        event_type: "ates.tracker.events.v2.TaskDetailsUpdated",
+        exchange: TRACKER_TASKS,
+        producer: Service::Tracker,
+        consumers: &[Service::Accounting, Service::Analytics],
+    },
+    Route {
+        event_type: "ates.tracker.events.v2.TasksSnapshot",
+        exchange: TRACKER_TASKS,
+        producer: Service::Tracker,
+        consumers: &[Service::Analytics],
+    },
     Route {
         event_type: "ates.accounting.events.v1.BillUpdated",
         exchange: ACCOUNTING_BILLS,

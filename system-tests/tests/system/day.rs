@@ -693,6 +693,9 @@ impl Day {
                     .unwrap()
                     .date_naive()
                     .to_string(),
+                // The tracker publishes v1 task events (no title) until it moves to v2.
+                title: String::new(),
+                jira_id: String::new(),
             })
     }
 

@@ -1,15 +1,20 @@
-//! The tracker's rules, free of storage and transport: descriptions, prices, a task's life,
-//! who may be assigned.
+//! The tracker's rules, free of storage and transport: descriptions, titles and jira ids,
+//! prices, a task's life, who may be assigned.
 
 mod description;
 mod pricing;
 mod task;
+mod title;
 
 pub use description::{Description, DescriptionError, MAX_DESCRIPTION_CHARS};
 pub use pricing::Prices;
 pub use task::{
     CompletionRefused, DescriptionChangeRefused, TaskStatus, check_completion,
     check_description_change,
+};
+pub use title::{
+    JiraId, JiraIdError, Legacy, MAX_JIRA_ID_CHARS, MAX_TITLE_CHARS, Title, TitleError,
+    split_legacy,
 };
 
 use ates_token::Role;

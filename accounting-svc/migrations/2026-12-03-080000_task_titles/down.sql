@@ -1,0 +1,1 @@
+ALTER TABLE tasks DROP COLUMN title, DROP COLUMN jira_id;
