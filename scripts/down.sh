@@ -5,12 +5,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 # `make up` itself first: it stops its services, the mail catcher and the infrastructure it
 # started, in order, and stops supervising (it would otherwise start a stopped service again).
+# It may take a while (each service gets its shutdown grace): wait until it is gone.
 if [[ -f $ATES_LOCAL/pids/up.pid ]]; then
   up=$(cat "$ATES_LOCAL/pids/up.pid")
-  if kill -0 "$up" 2>/dev/null; then
+  if up_is_running "$up"; then
     say "stopping make up (pid $up)"
     kill -TERM "$up"
-    for _ in $(seq 1 300); do kill -0 "$up" 2>/dev/null || break; sleep 0.1; done
+    while kill -0 "$up" 2>/dev/null; do sleep 0.2; done
   fi
   rm -f "$ATES_LOCAL/pids/up.pid"
 fi

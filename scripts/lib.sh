@@ -56,6 +56,12 @@ ensure_packages() {
   return 0
 }
 
+# Whether pid $1 is a running `make up` of this checkout (a pid file left by a killed run may
+# name an unrelated process by now).
+up_is_running() {
+  kill -0 "$1" 2>/dev/null && [[ $(ps -o args= -p "$1" 2>/dev/null) == *scripts/up.sh* ]]
+}
+
 # Kill a process we started, by the pid file we wrote, and wait for it.
 stop_pidfile() {
   local file="$1" pid

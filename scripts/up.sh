@@ -14,7 +14,7 @@ PROFILE=${PROFILE:-debug}
 MAIL_SMTP_PORT=${ATES_MAIL_SMTP_PORT:-1025}
 MAIL_WEB_PORT=${ATES_MAIL_WEB_PORT:-1080}
 
-if [[ -f $ATES_LOCAL/pids/up.pid ]] && kill -0 "$(cat "$ATES_LOCAL/pids/up.pid")" 2>/dev/null; then
+if [[ -f $ATES_LOCAL/pids/up.pid ]] && up_is_running "$(cat "$ATES_LOCAL/pids/up.pid")"; then
   die "aTES is already running (make up, pid $(cat "$ATES_LOCAL/pids/up.pid")); stop it with: make down"
 fi
 if compgen -G "$ATES_LOCAL/pids/svc-*.pid" >/dev/null; then
@@ -109,7 +109,7 @@ for entry in "${SERVICES[@]}"; do
   for attempt in $(seq 1 300); do
     "$bin/ates-healthcheck" "http://127.0.0.1:$port" 2>/dev/null && break
     if ! kill -0 "$(cat "$ATES_LOCAL/pids/svc-$service.pid")" 2>/dev/null; then
-      tail -n 12 "$ATES_LOCAL/logs/$service.log" | sed 's/^/    /' >&2
+      { tail -n 12 "$ATES_LOCAL/logs/$service.log" 2>/dev/null || true; } | sed 's/^/    /' >&2
       die "$service-svc exited while starting (its last log lines are above; all of them in .local/logs/$service.log)"
     fi
     ((attempt == 300)) && die "$service-svc is not SERVING after 60 s; see .local/logs/$service.log"
@@ -193,7 +193,7 @@ while true; do
     wait "$pid" 2>/dev/null || status=$?
     failures[$service]=$((failures[$service] + 1))
     warn "$service-svc $(how_it_ended "$status") after $((SECONDS - started_at[$service])) s; the last lines of .local/logs/$service.log:"
-    tail -n 12 "$ATES_LOCAL/logs/$service.log" | sed 's/^/    /' >&2
+    { tail -n 12 "$ATES_LOCAL/logs/$service.log" 2>/dev/null || true; } | sed 's/^/    /' >&2
     if ((failures[$service] >= 5)); then
       given_up[$service]=1
       rm -f "$file"

@@ -450,24 +450,22 @@ async fn the_read_api_enforces_roles() {
     );
 }
 
+/// A v2 assignment carrying the task's details at `revision`.
 fn assignment_v2(
-    task: Uuid,
-    assignee: Uuid,
-    fee_cents: i64,
-    when: &str,
-    title: &str,
-    jira_id: &str,
+    (task, assignee, fee_cents, when): (Uuid, Uuid, i64, &str),
+    (description, title, revision): (&str, &str, u64),
 ) -> tracker_v2::Assignment {
     let v1 = assignment(task, assignee, fee_cents, at(when));
     tracker_v2::Assignment {
         assignment_id: v1.assignment_id,
         task_id: v1.task_id,
         assignee_id: v1.assignee_id,
-        description: v1.description,
+        description: description.to_owned(),
         fee_cents,
         assigned_at: v1.assigned_at,
         title: title.to_owned(),
-        jira_id: jira_id.to_owned(),
+        jira_id: String::new(),
+        details_revision: revision,
     }
 }
 
@@ -547,18 +545,15 @@ async fn task_events_of_both_schema_versions_post_alike_and_the_statement_shows_
         )
         .await;
     // A task created after the change: v2 throughout, until an old client edits its
-    // description (v1): the title and jira id stay.
+    // description (v1): the title stays. The v1 edit travels on another queue than the
+    // assignments and may be applied before or after them: the result is the same.
     ledger
         .publish(
             &tracker_v2::TaskAdded {
                 task_id: new.to_string(),
                 assignment: Some(assignment_v2(
-                    new,
-                    worker,
-                    1_500,
-                    "2026-11-20T10:00:00Z",
-                    "Polish the beak",
-                    "",
+                    (new, worker, 1_500, "2026-11-20T10:00:00Z"),
+                    ("Polish the beak", "Polish the beak", 1),
                 )),
                 creator_id: worker.to_string(),
             },
@@ -582,12 +577,8 @@ async fn task_events_of_both_schema_versions_post_alike_and_the_statement_shows_
                 batch_index: 0,
                 batch_count: 1,
                 assignments: vec![assignment_v2(
-                    new,
-                    worker,
-                    1_500,
-                    "2026-11-20T11:00:00Z",
-                    "Polish the beak",
-                    "",
+                    (new, worker, 1_500, "2026-11-20T11:00:00Z"),
+                    ("Polish the beak until it shines", "Polish the beak", 2),
                 )],
             },
             at("2026-11-20T11:00:00Z"),
@@ -597,6 +588,21 @@ async fn task_events_of_both_schema_versions_post_alike_and_the_statement_shows_
         .publish(
             &completed(new, worker, 3_000, "2026-11-20T12:00:00Z"),
             at("2026-11-20T12:00:00Z"),
+        )
+        .await;
+    // A fee is never refused over its task's text: an empty title is none, a NUL is replaced.
+    let odd = Uuid::new_v4();
+    ledger
+        .publish(
+            &tracker_v2::TaskAdded {
+                task_id: odd.to_string(),
+                assignment: Some(assignment_v2(
+                    (odd, worker, 1_000, "2026-11-20T13:00:00Z"),
+                    ("nul\0here", " ", 1),
+                )),
+                creator_id: worker.to_string(),
+            },
+            at("2026-11-20T13:00:00Z"),
         )
         .await;
     ledger.settle().await;
@@ -623,10 +629,16 @@ async fn task_events_of_both_schema_versions_post_alike_and_the_statement_shows_
             with(polish(), -1_500),
             with(polish(), -1_500),
             with(polish(), 3_000),
+            (
+                "nul\u{fffd}here".into(),
+                String::new(),
+                String::new(),
+                -1_000
+            ),
         ]
     );
-    assert_eq!(statement.closing_balance_cents, -1_000);
-    assert_eq!(ledger.balance(worker).await, -1_000);
+    assert_eq!(statement.closing_balance_cents, -2_000);
+    assert_eq!(ledger.balance(worker).await, -2_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::domain::{Email, TrustedProxies};
+use crate::domain::{Email, ForwardingHeader, TrustedProxies};
 
 /// Settings of auth-svc.
 pub struct AuthConfig {
@@ -29,8 +29,9 @@ pub struct AuthConfig {
     /// `AUTH_SIGN_IN_WINDOW_SECONDS`: the window, and how long a client is then refused (default 60).
     pub sign_in_window: Duration,
     /// `AUTH_TRUSTED_PROXIES`: comma-separated CIDRs or addresses of the proxies (ingress, load
-    /// balancer) whose `Forwarded` / `X-Forwarded-For` headers name the client; empty (the
-    /// default) trusts none, and the peer address is the client.
+    /// balancer) whose forwarding header names the client; empty (the default) trusts none, and
+    /// the peer address is the client. `AUTH_TRUSTED_PROXY_HEADER` says which header they write:
+    /// `x-forwarded-for` (the default) or `forwarded`; the other is never read.
     pub trusted_proxies: TrustedProxies,
 }
 
@@ -113,7 +114,16 @@ impl AuthConfig {
             .map_err(|reason| ConfigError::Invalid {
                 key: "AUTH_TRUSTED_PROXIES",
                 reason,
-            })?,
+            })?
+            .with_header(
+                ForwardingHeader::parse(
+                    &std::env::var("AUTH_TRUSTED_PROXY_HEADER").unwrap_or_default(),
+                )
+                .map_err(|reason| ConfigError::Invalid {
+                    key: "AUTH_TRUSTED_PROXY_HEADER",
+                    reason,
+                })?,
+            ),
         })
     }
 }

@@ -409,15 +409,19 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_nob
     let (_, beak) = auth
         .create("target@uberpopug.test", api::Role::Worker)
         .await;
-    let sign_in = |beak: &str, header: &'static str, value: &str| {
+    let sign_in_with = |beak: &str, headers: &[(&'static str, &str)]| {
         let mut request = tonic::Request::new(api::SignInRequest {
             beak: beak.to_owned(),
         });
-        request
-            .metadata_mut()
-            .insert(header, value.parse().unwrap());
+        for (header, value) in headers {
+            request
+                .metadata_mut()
+                .append(*header, value.parse().unwrap());
+        }
         request
     };
+    let sign_in =
+        |beak: &str, header: &'static str, value: &str| sign_in_with(beak, &[(header, value)]);
     let mut proxy = auth
         .client_from(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4))))
         .await;
@@ -432,22 +436,22 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_nob
             .unwrap_err();
         assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
     }
-    // The guesser is throttled even with the right beak, however the proxy names it, and
-    // whatever it writes into the header itself.
-    for (header, value) in [
-        ("x-forwarded-for", "198.51.100.1"),
-        ("x-forwarded-for", "198.51.100.77, 198.51.100.1"),
-        ("forwarded", "for=198.51.100.1;proto=https"),
+    // The guesser is throttled even with the right beak, whatever it writes into the header
+    // itself and whatever it sends in the header the proxy does not write (`Forwarded`: the
+    // proxy passes it through as the client sent it).
+    for headers in [
+        vec![("x-forwarded-for", "198.51.100.1")],
+        vec![("x-forwarded-for", "198.51.100.77, 198.51.100.1")],
+        vec![
+            ("forwarded", "for=203.0.113.50"),
+            ("x-forwarded-for", "198.51.100.1"),
+        ],
     ] {
         let throttled = proxy
-            .sign_in(sign_in(&beak, header, value))
+            .sign_in(sign_in_with(&beak, &headers))
             .await
             .unwrap_err();
-        assert_eq!(
-            throttled.code(),
-            Code::ResourceExhausted,
-            "{header}: {value}"
-        );
+        assert_eq!(throttled.code(), Code::ResourceExhausted, "{headers:?}");
     }
     // Another client behind the same proxy signs in.
     let signed_in = proxy

@@ -212,7 +212,7 @@ impl Shell {
     async fn run(&mut self, script: &str) -> Result<String, String> {
         // stdin stays the test's pipe for the next block: the commands read /dev/null.
         let wrapped = format!(
-            "exec 2>&1\nset -euo pipefail\n{{\n{script}\n}} </dev/null\nset +euo pipefail\necho '{DONE}'\n"
+            "exec 2>&1\nset -euo pipefail\n{{\n{script}\n}} </dev/null\nset +euo pipefail\nprintf '\\n%s\\n' '{DONE}'\n"
         );
         self.input.write_all(wrapped.as_bytes()).await.unwrap();
         self.input.flush().await.unwrap();

@@ -1,1 +1,1 @@
-ALTER TABLE tasks DROP COLUMN title, DROP COLUMN jira_id;
+ALTER TABLE tasks DROP COLUMN title, DROP COLUMN jira_id, DROP COLUMN title_revision;

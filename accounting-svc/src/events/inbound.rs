@@ -41,9 +41,9 @@ impl LedgerHandler {
         let occurred_at = instant(assignment.assigned_at, fallback);
         settlement.descriptions.push(TaskText {
             task_id: task,
-            description: assignment.description.to_owned(),
+            description: storable(assignment.description),
             title: assignment.title,
-            revision: 0,
+            revision: assignment.revision,
         });
         settlement.postings.push((
             Posting::assignment_fee(
@@ -70,6 +70,8 @@ struct Assigned<'a> {
     assigned_at: Option<&'a prost_types::Timestamp>,
     /// Title and jira id: `None` from version 1.
     title: Option<(String, Option<String>)>,
+    /// The revision of the text: 0 from version 1, which does not say.
+    revision: i64,
 }
 
 impl<'a> From<&'a tracker::Assignment> for Assigned<'a> {
@@ -82,37 +84,42 @@ impl<'a> From<&'a tracker::Assignment> for Assigned<'a> {
             fee_cents: assignment.fee_cents,
             assigned_at: assignment.assigned_at.as_ref(),
             title: None,
+            revision: 0,
         }
     }
 }
 
-impl<'a> TryFrom<&'a tracker_v2::Assignment> for Assigned<'a> {
-    type Error = HandlerError;
-
-    fn try_from(assignment: &'a tracker_v2::Assignment) -> Result<Self, HandlerError> {
-        Ok(Self {
+impl<'a> From<&'a tracker_v2::Assignment> for Assigned<'a> {
+    fn from(assignment: &'a tracker_v2::Assignment) -> Self {
+        Self {
             assignment_id: &assignment.assignment_id,
             task_id: &assignment.task_id,
             assignee_id: &assignment.assignee_id,
             description: &assignment.description,
             fee_cents: assignment.fee_cents,
             assigned_at: assignment.assigned_at.as_ref(),
-            title: Some(title_and_jira_id(&assignment.title, &assignment.jira_id)?),
-        })
+            title: title_and_jira_id(&assignment.title, &assignment.jira_id),
+            // A revision out of range tells nothing; the fee is charged all the same.
+            revision: i64::try_from(assignment.details_revision).unwrap_or(0),
+        }
     }
 }
 
-/// A version 2 event's title (required) and jira id (empty is none).
-fn title_and_jira_id(title: &str, jira_id: &str) -> Result<(String, Option<String>), HandlerError> {
-    if title.trim().is_empty() {
-        return Err(HandlerError::Rejected(
-            "title must not be empty in a version 2 task event".to_owned(),
-        ));
-    }
-    Ok((
-        title.to_owned(),
-        (!jira_id.is_empty()).then(|| jira_id.to_owned()),
-    ))
+/// A version 2 event's title and jira id (empty is none). A money event is never refused over
+/// its text: an empty title counts as none told.
+fn title_and_jira_id(title: &str, jira_id: &str) -> Option<(String, Option<String>)> {
+    (!title.trim().is_empty()).then(|| {
+        (
+            storable(title),
+            (!jira_id.is_empty()).then(|| storable(jira_id)),
+        )
+    })
+}
+
+/// Text as PostgreSQL can store it: a NUL (which it refuses) becomes U+FFFD, so a money event
+/// is never parked over its task's text.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }
 
 fn details_revision(revision: u64) -> Result<i64, HandlerError> {
@@ -243,7 +250,7 @@ impl Reads<tracker::TaskDescriptionUpdated> for LedgerHandler {
         let updated = event.message;
         settlement.descriptions.push(TaskText {
             task_id: id("task_id", &updated.task_id)?,
-            description: updated.description,
+            description: storable(&updated.description),
             title: None,
             revision: details_revision(updated.revision)?,
         });
@@ -263,7 +270,7 @@ impl Reads<tracker_v2::TaskAdded> for LedgerHandler {
             .ok_or_else(|| HandlerError::Rejected("TaskAdded has no assignment".to_owned()))?;
         self.assignment(
             settlement,
-            (&assignment).try_into()?,
+            (&assignment).into(),
             event.occurred_at,
             &event.cause,
         )
@@ -279,7 +286,7 @@ impl Reads<tracker_v2::TasksReassigned> for LedgerHandler {
         for assignment in &event.message.assignments {
             self.assignment(
                 settlement,
-                assignment.try_into()?,
+                assignment.into(),
                 event.occurred_at,
                 &event.cause,
             )?;
@@ -297,8 +304,8 @@ impl Reads<tracker_v2::TaskDetailsUpdated> for LedgerHandler {
         let updated = event.message;
         settlement.descriptions.push(TaskText {
             task_id: id("task_id", &updated.task_id)?,
-            title: Some(title_and_jira_id(&updated.title, &updated.jira_id)?),
-            description: updated.description,
+            title: title_and_jira_id(&updated.title, &updated.jira_id),
+            description: storable(&updated.description),
             revision: details_revision(updated.revision)?,
         });
         Ok(())

@@ -152,77 +152,98 @@ pub struct TaskText {
     /// Its title and jira id, from version 2 events (`None` from version 1, which carry
     /// neither: what is known of them is kept).
     pub title: Option<(String, Option<String>)>,
-    /// The revision: 0 from an assignment, the details' revision from an update.
+    /// The revision of the task's details: 0 from a version 1 assignment (which does not say),
+    /// the details' revision from every other event.
     pub revision: i64,
 }
 
-impl TaskText {
-    /// Whether this text replaces `known`: a newer revision does; at the same revision, a
-    /// version 2 text fills in a title a version 1 text lacked.
-    fn replaces(&self, known: &TaskText) -> bool {
-        self.revision > known.revision
-            || (self.revision == known.revision && known.title.is_none() && self.title.is_some())
+/// What is known of a task's text: the description and the title, each at the revision that
+/// told it (every text has a description, so it is set from the first `learn` on).
+#[derive(Debug, Default)]
+struct KnownText<'a> {
+    description: Option<(&'a str, i64)>,
+    title: Option<(&'a str, Option<&'a str>, i64)>,
+}
+
+impl<'a> KnownText<'a> {
+    /// Takes `text` in: a description of a higher revision replaces the known one, and so does
+    /// a title (a text without one leaves the known title alone).
+    fn learn(&mut self, text: &'a TaskText) {
+        if self
+            .description
+            .is_none_or(|(_, known)| text.revision > known)
+        {
+            self.description = Some((&text.description, text.revision));
+        }
+        if let Some((title, jira_id)) = &text.title
+            && self.title.is_none_or(|(_, _, known)| text.revision > known)
+        {
+            self.title = Some((title, jira_id.as_deref(), text.revision));
+        }
     }
 }
 
-/// Remembers tasks' texts: from an assignment (revision 0) only when none is known, from an
-/// update only when it is newer than the one known; at the same revision a title fills in where
-/// there was none. A version 1 update keeps the title and jira id known before it (the tracker
-/// keeps them when only a description changes). The newest text of a task within `texts` wins.
+/// Remembers tasks' texts. The description and the title are merged separately, each keeping
+/// the highest revision heard (the first heard among equals), so the result does not depend on
+/// the order the events arrive in: a version 1 text (no title) never hides a title, and a
+/// version 1 assignment (revision 0) replaces nothing.
 pub async fn remember_descriptions(
     conn: &mut AsyncPgConnection,
     texts: &[TaskText],
 ) -> QueryResult<()> {
     use diesel::sql_types::{Array, Nullable};
-    let mut newest: std::collections::BTreeMap<Uuid, TaskText> = std::collections::BTreeMap::new();
+    let mut known: std::collections::BTreeMap<Uuid, KnownText<'_>> =
+        std::collections::BTreeMap::new();
     for text in texts {
-        match newest.get_mut(&text.task_id) {
-            Some(known) if !text.replaces(known) => {}
-            Some(known) => {
-                let title = text.title.clone().or_else(|| known.title.take());
-                *known = TaskText {
-                    title,
-                    ..text.clone()
-                };
-            }
-            None => {
-                newest.insert(text.task_id, text.clone());
-            }
-        }
+        known.entry(text.task_id).or_default().learn(text);
     }
-    if newest.is_empty() {
+    if known.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = newest.keys().copied().collect();
-    let descriptions: Vec<&str> = newest
+    let ids: Vec<Uuid> = known.keys().copied().collect();
+    let descriptions: Vec<&str> = known
         .values()
-        .map(|text| text.description.as_str())
+        .map(|text| text.description.map_or("", |(description, _)| description))
         .collect();
-    let titles: Vec<Option<&str>> = newest
+    let revisions: Vec<i64> = known
         .values()
-        .map(|text| text.title.as_ref().map(|(title, _)| title.as_str()))
+        .map(|text| text.description.map_or(-1, |(_, revision)| revision))
         .collect();
-    let jira_ids: Vec<Option<&str>> = newest
+    let titles: Vec<Option<&str>> = known
         .values()
-        .map(|text| text.title.as_ref().and_then(|(_, jira)| jira.as_deref()))
+        .map(|text| text.title.map(|(title, _, _)| title))
         .collect();
-    let revisions: Vec<i64> = newest.values().map(|text| text.revision).collect();
+    let jira_ids: Vec<Option<&str>> = known
+        .values()
+        .map(|text| text.title.and_then(|(_, jira_id, _)| jira_id))
+        .collect();
+    let title_revisions: Vec<Option<i64>> = known
+        .values()
+        .map(|text| text.title.map(|(_, _, revision)| revision))
+        .collect();
     diesel::sql_query(
-        "INSERT INTO tasks (task_id, description, title, jira_id, description_revision) \
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
-         ON CONFLICT (task_id) DO UPDATE SET description = excluded.description, \
-           title = COALESCE(excluded.title, tasks.title), \
-           jira_id = CASE WHEN excluded.title IS NULL THEN tasks.jira_id ELSE excluded.jira_id END, \
-           description_revision = excluded.description_revision \
-         WHERE tasks.description_revision < excluded.description_revision \
-            OR (tasks.description_revision = excluded.description_revision \
-                AND tasks.title IS NULL AND excluded.title IS NOT NULL)",
+        "INSERT INTO tasks (task_id, description, description_revision, title, jira_id, title_revision) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) \
+         ON CONFLICT (task_id) DO UPDATE SET \
+           description = CASE WHEN excluded.description_revision > tasks.description_revision \
+               THEN excluded.description ELSE tasks.description END, \
+           description_revision = GREATEST(tasks.description_revision, excluded.description_revision), \
+           title = CASE WHEN excluded.title IS NOT NULL AND (tasks.title IS NULL \
+                   OR excluded.title_revision > tasks.title_revision) \
+               THEN excluded.title ELSE tasks.title END, \
+           jira_id = CASE WHEN excluded.title IS NOT NULL AND (tasks.title IS NULL \
+                   OR excluded.title_revision > tasks.title_revision) \
+               THEN excluded.jira_id ELSE tasks.jira_id END, \
+           title_revision = CASE WHEN excluded.title IS NOT NULL AND (tasks.title IS NULL \
+                   OR excluded.title_revision > tasks.title_revision) \
+               THEN excluded.title_revision ELSE tasks.title_revision END",
     )
     .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
     .bind::<Array<Text>, _>(&descriptions)
+    .bind::<Array<BigInt>, _>(&revisions)
     .bind::<Array<Nullable<Text>>, _>(&titles)
     .bind::<Array<Nullable<Text>>, _>(&jira_ids)
-    .bind::<Array<BigInt>, _>(&revisions)
+    .bind::<Array<Nullable<BigInt>>, _>(&title_revisions)
     .execute(conn)
     .await
     .map(drop)

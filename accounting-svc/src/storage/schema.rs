@@ -57,6 +57,7 @@ diesel::table! {
         description_revision -> Int8,
         title -> Nullable<Text>,
         jira_id -> Nullable<Text>,
+        title_revision -> Nullable<Int8>,
     }
 }
 

@@ -114,19 +114,48 @@ fn text(field: &str, raw: String) -> Result<String, HandlerError> {
     Ok(raw)
 }
 
-/// A version 2 event's title (required) and jira id (empty is none).
+/// A task's prices as an event carries them.
+fn prices(
+    fee_cents: i64,
+    reward_cents: i64,
+    created_at: Option<&prost_types::Timestamp>,
+) -> Result<Prices, HandlerError> {
+    Ok(Prices {
+        fee_cents,
+        reward_cents,
+        created_at: time("created_at", created_at)?,
+    })
+}
+
+/// A task's text at a revision, checked: its id, description and (v2) title and jira id.
+fn task_fact(
+    task_id: &str,
+    description: String,
+    description_revision: i64,
+    title: Option<(String, Option<String>)>,
+    prices: Option<Prices>,
+) -> Result<TaskFact, HandlerError> {
+    Ok(TaskFact {
+        task_id: field_uuid("task_id", task_id)?,
+        description: text("description", description)?,
+        description_revision,
+        title,
+        prices,
+    })
+}
+
+/// A version 2 event's title and jira id (empty is none); an empty title counts as none told,
+/// so the task's prices are not lost over it.
 fn title_and_jira_id(
     title: String,
     jira_id: String,
-) -> Result<(String, Option<String>), HandlerError> {
+) -> Result<Option<(String, Option<String>)>, HandlerError> {
     if title.trim().is_empty() {
-        return Err(rejected(
-            "title must not be empty in a version 2 task event".to_owned(),
-        ));
+        return Ok(None);
     }
     let title = text("title", title)?;
     let jira_id = text("jira_id", jira_id)?;
-    Ok((title, (!jira_id.is_empty()).then_some(jira_id)))
+    Ok(Some((title, (!jira_id.is_empty()).then_some(jira_id))))
 }
 
 /// Keeps accounts and their roles.
@@ -254,18 +283,18 @@ impl Reads<tracker::TaskCreated> for TasksHandler {
         event: Received<tracker::TaskCreated>,
     ) -> Result<(), HandlerError> {
         let created = event.message;
-        batch.facts.push(TaskFact {
-            task_id: field_uuid("task_id", &created.task_id)?,
-            description: text("description", created.description)?,
-            // The description a task is created with is revision 1.
-            description_revision: 1,
-            title: None,
-            prices: Some(Prices {
-                fee_cents: created.fee_cents,
-                reward_cents: created.reward_cents,
-                created_at: time("created_at", created.created_at.as_ref())?,
-            }),
-        });
+        // The description a task is created with is revision 1.
+        batch.facts.push(task_fact(
+            &created.task_id,
+            created.description,
+            1,
+            None,
+            Some(prices(
+                created.fee_cents,
+                created.reward_cents,
+                created.created_at.as_ref(),
+            )?),
+        )?);
         Ok(())
     }
 }
@@ -277,13 +306,13 @@ impl Reads<tracker::TaskDescriptionUpdated> for TasksHandler {
         event: Received<tracker::TaskDescriptionUpdated>,
     ) -> Result<(), HandlerError> {
         let updated = event.message;
-        batch.facts.push(TaskFact {
-            task_id: field_uuid("task_id", &updated.task_id)?,
-            description: text("description", updated.description)?,
-            description_revision: revision("revision", updated.revision)?,
-            title: None,
-            prices: None,
-        });
+        batch.facts.push(task_fact(
+            &updated.task_id,
+            updated.description,
+            revision("revision", updated.revision)?,
+            None,
+            None,
+        )?);
         Ok(())
     }
 }
@@ -296,17 +325,17 @@ impl Reads<tracker::TasksSnapshot> for TasksHandler {
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
         batch.snapshot_items(snapshot.batch.as_ref(), snapshot.tasks, |task| {
-            Ok(TaskFact {
-                task_id: field_uuid("task_id", &task.task_id)?,
-                description: text("description", task.description)?,
-                description_revision: revision("description_revision", task.description_revision)?,
-                title: None,
-                prices: Some(Prices {
-                    fee_cents: task.fee_cents,
-                    reward_cents: task.reward_cents,
-                    created_at: time("created_at", task.created_at.as_ref())?,
-                }),
-            })
+            task_fact(
+                &task.task_id,
+                task.description,
+                revision("description_revision", task.description_revision)?,
+                None,
+                Some(prices(
+                    task.fee_cents,
+                    task.reward_cents,
+                    task.created_at.as_ref(),
+                )?),
+            )
         });
         batch.snapshot(snapshot.batch, Stream::Tasks)
     }
@@ -319,17 +348,17 @@ impl Reads<tracker_v2::TaskCreated> for TasksHandler {
         event: Received<tracker_v2::TaskCreated>,
     ) -> Result<(), HandlerError> {
         let created = event.message;
-        batch.facts.push(TaskFact {
-            task_id: field_uuid("task_id", &created.task_id)?,
-            description: text("description", created.description)?,
-            description_revision: 1,
-            title: Some(title_and_jira_id(created.title, created.jira_id)?),
-            prices: Some(Prices {
-                fee_cents: created.fee_cents,
-                reward_cents: created.reward_cents,
-                created_at: time("created_at", created.created_at.as_ref())?,
-            }),
-        });
+        batch.facts.push(task_fact(
+            &created.task_id,
+            created.description,
+            1,
+            title_and_jira_id(created.title, created.jira_id)?,
+            Some(prices(
+                created.fee_cents,
+                created.reward_cents,
+                created.created_at.as_ref(),
+            )?),
+        )?);
         Ok(())
     }
 }
@@ -341,13 +370,13 @@ impl Reads<tracker_v2::TaskDetailsUpdated> for TasksHandler {
         event: Received<tracker_v2::TaskDetailsUpdated>,
     ) -> Result<(), HandlerError> {
         let updated = event.message;
-        batch.facts.push(TaskFact {
-            task_id: field_uuid("task_id", &updated.task_id)?,
-            description: text("description", updated.description)?,
-            description_revision: revision("revision", updated.revision)?,
-            title: Some(title_and_jira_id(updated.title, updated.jira_id)?),
-            prices: None,
-        });
+        batch.facts.push(task_fact(
+            &updated.task_id,
+            updated.description,
+            revision("revision", updated.revision)?,
+            title_and_jira_id(updated.title, updated.jira_id)?,
+            None,
+        )?);
         Ok(())
     }
 }
@@ -360,17 +389,17 @@ impl Reads<tracker_v2::TasksSnapshot> for TasksHandler {
     ) -> Result<(), HandlerError> {
         let snapshot = event.message;
         batch.snapshot_items(snapshot.batch.as_ref(), snapshot.tasks, |task| {
-            Ok(TaskFact {
-                task_id: field_uuid("task_id", &task.task_id)?,
-                description: text("description", task.description)?,
-                description_revision: revision("details_revision", task.details_revision)?,
-                title: Some(title_and_jira_id(task.title, task.jira_id)?),
-                prices: Some(Prices {
-                    fee_cents: task.fee_cents,
-                    reward_cents: task.reward_cents,
-                    created_at: time("created_at", task.created_at.as_ref())?,
-                }),
-            })
+            task_fact(
+                &task.task_id,
+                task.description,
+                revision("details_revision", task.details_revision)?,
+                title_and_jira_id(task.title, task.jira_id)?,
+                Some(prices(
+                    task.fee_cents,
+                    task.reward_cents,
+                    task.created_at.as_ref(),
+                )?),
+            )
         });
         batch.snapshot(snapshot.batch, Stream::Tasks)
     }

@@ -18,6 +18,7 @@ diesel::table! {
         created_at -> Nullable<Timestamptz>,
         title -> Nullable<Text>,
         jira_id -> Nullable<Text>,
+        title_revision -> Nullable<Int8>,
     }
 }
 

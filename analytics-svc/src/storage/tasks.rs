@@ -36,83 +36,108 @@ pub struct TaskFact {
     pub prices: Option<Prices>,
 }
 
-impl TaskFact {
-    /// Whether this fact's text replaces `known`'s: a newer revision does; at the same
-    /// revision, a version 2 fact fills in a title a version 1 fact lacked.
-    fn replaces(&self, known: &TaskFact) -> bool {
-        self.description_revision > known.description_revision
-            || (self.description_revision == known.description_revision
-                && known.title.is_none()
-                && self.title.is_some())
+/// What is known of a task: its description and its title, each at the revision that told it
+/// (merged separately, so the result does not depend on the order the facts arrive in: a
+/// version 1 fact never hides a title), and its prices once known.
+#[derive(Debug)]
+struct Known<'a> {
+    description: &'a str,
+    description_revision: i64,
+    title: Option<(&'a str, Option<&'a str>, i64)>,
+    prices: Option<Prices>,
+}
+
+impl<'a> Known<'a> {
+    fn new(fact: &'a TaskFact) -> Self {
+        Self {
+            description: &fact.description,
+            description_revision: fact.description_revision,
+            title: fact.title.as_ref().map(|(title, jira_id)| {
+                (
+                    title.as_str(),
+                    jira_id.as_deref(),
+                    fact.description_revision,
+                )
+            }),
+            prices: fact.prices,
+        }
+    }
+
+    /// Takes `fact` in: the description and the title of a higher revision each replace the
+    /// known ones (the first heard wins among equals); prices are kept once known.
+    fn learn(&mut self, fact: &'a TaskFact) {
+        let newer = Self::new(fact);
+        if newer.description_revision > self.description_revision {
+            self.description = newer.description;
+            self.description_revision = newer.description_revision;
+        }
+        if let Some(title) = newer.title
+            && self.title.is_none_or(|(_, _, known)| title.2 > known)
+        {
+            self.title = Some(title);
+        }
+        self.prices = self.prices.or(newer.prices);
     }
 }
 
-/// Merges the facts into the tasks, in one statement: the text of the highest revision wins (a
-/// version 1 text keeps the title and jira id known before it), prices are kept once known.
-/// Tasks in id order, so concurrent writers cannot deadlock.
+/// Merges the facts into the tasks, in one statement, by the rule of `Known::learn`. Tasks in
+/// id order, so concurrent writers cannot deadlock.
 pub async fn apply(conn: &mut AsyncPgConnection, facts: &[TaskFact]) -> diesel::QueryResult<()> {
-    let mut merged: BTreeMap<Uuid, TaskFact> = BTreeMap::new();
+    let mut merged: BTreeMap<Uuid, Known<'_>> = BTreeMap::new();
     for fact in facts {
         match merged.get_mut(&fact.task_id) {
             None => {
-                merged.insert(fact.task_id, fact.clone());
+                merged.insert(fact.task_id, Known::new(fact));
             }
-            Some(known) => {
-                if fact.replaces(known) {
-                    known.description.clone_from(&fact.description);
-                    known.description_revision = fact.description_revision;
-                    if fact.title.is_some() {
-                        known.title.clone_from(&fact.title);
-                    }
-                }
-                known.prices = known.prices.or(fact.prices);
-            }
+            Some(known) => known.learn(fact),
         }
     }
     if merged.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = merged.keys().copied().collect();
-    let descriptions: Vec<&str> = merged
-        .values()
-        .map(|fact| fact.description.as_str())
-        .collect();
+    let descriptions: Vec<&str> = merged.values().map(|known| known.description).collect();
     let revisions: Vec<i64> = merged
         .values()
-        .map(|fact| fact.description_revision)
-        .collect();
-    let titles: Vec<Option<&str>> = merged
-        .values()
-        .map(|fact| fact.title.as_ref().map(|(title, _)| title.as_str()))
-        .collect();
-    let jira_ids: Vec<Option<&str>> = merged
-        .values()
-        .map(|fact| fact.title.as_ref().and_then(|(_, jira)| jira.as_deref()))
+        .map(|known| known.description_revision)
         .collect();
     let fees: Vec<Option<i64>> = merged
         .values()
-        .map(|fact| fact.prices.map(|prices| prices.fee_cents))
+        .map(|known| known.prices.map(|prices| prices.fee_cents))
         .collect();
     let rewards: Vec<Option<i64>> = merged
         .values()
-        .map(|fact| fact.prices.map(|prices| prices.reward_cents))
+        .map(|known| known.prices.map(|prices| prices.reward_cents))
         .collect();
     let created: Vec<Option<DateTime<Utc>>> = merged
         .values()
-        .map(|fact| fact.prices.map(|prices| prices.created_at))
+        .map(|known| known.prices.map(|prices| prices.created_at))
         .collect();
-    // Whether the incoming text replaces the stored one (see `TaskFact::replaces`).
-    const REPLACES: &str = "(excluded.description_revision > tasks.description_revision \
-         OR (excluded.description_revision = tasks.description_revision \
-             AND tasks.title IS NULL AND excluded.title IS NOT NULL))";
+    let titles: Vec<Option<&str>> = merged
+        .values()
+        .map(|known| known.title.map(|(title, _, _)| title))
+        .collect();
+    let jira_ids: Vec<Option<&str>> = merged
+        .values()
+        .map(|known| known.title.and_then(|(_, jira_id, _)| jira_id))
+        .collect();
+    let title_revisions: Vec<Option<i64>> = merged
+        .values()
+        .map(|known| known.title.map(|(_, _, revision)| revision))
+        .collect();
+    // Whether the incoming title replaces the stored one (see `Known::learn`).
+    const NEWER_TITLE: &str = "(excluded.title IS NOT NULL AND (tasks.title IS NULL \
+         OR excluded.title_revision > tasks.title_revision))";
     diesel::sql_query(format!(
-        "INSERT INTO tasks (task_id, description, description_revision, fee_cents, reward_cents, created_at, title, jira_id) \
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) \
+        "INSERT INTO tasks (task_id, description, description_revision, fee_cents, reward_cents, created_at, title, jira_id, title_revision) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::bigint[]) \
          ON CONFLICT (task_id) DO UPDATE SET \
-         description = CASE WHEN {REPLACES} THEN excluded.description ELSE tasks.description END, \
-         title = CASE WHEN {REPLACES} THEN COALESCE(excluded.title, tasks.title) ELSE tasks.title END, \
-         jira_id = CASE WHEN {REPLACES} AND excluded.title IS NOT NULL THEN excluded.jira_id ELSE tasks.jira_id END, \
+         description = CASE WHEN excluded.description_revision > tasks.description_revision \
+             THEN excluded.description ELSE tasks.description END, \
          description_revision = GREATEST(tasks.description_revision, excluded.description_revision), \
+         title = CASE WHEN {NEWER_TITLE} THEN excluded.title ELSE tasks.title END, \
+         jira_id = CASE WHEN {NEWER_TITLE} THEN excluded.jira_id ELSE tasks.jira_id END, \
+         title_revision = CASE WHEN {NEWER_TITLE} THEN excluded.title_revision ELSE tasks.title_revision END, \
          fee_cents = COALESCE(tasks.fee_cents, excluded.fee_cents), \
          reward_cents = COALESCE(tasks.reward_cents, excluded.reward_cents), \
          created_at = COALESCE(tasks.created_at, excluded.created_at)"
@@ -125,6 +150,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, facts: &[TaskFact]) -> diesel::
     .bind::<Array<Nullable<Timestamptz>>, _>(&created)
     .bind::<Array<Nullable<Text>>, _>(&titles)
     .bind::<Array<Nullable<Text>>, _>(&jira_ids)
+    .bind::<Array<Nullable<BigInt>>, _>(&title_revisions)
     .execute(conn)
     .await
     .map(drop)

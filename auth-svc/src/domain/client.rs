@@ -5,9 +5,46 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-/// The proxies whose forwarding headers are believed (`AUTH_TRUSTED_PROXIES`).
+/// The header a trusted proxy writes the client's address into (`AUTH_TRUSTED_PROXY_HEADER`).
+/// Only that one is read: a proxy passes the other one through as the client sent it, so a
+/// client could otherwise choose its own address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardingHeader {
+    /// `X-Forwarded-For` (ingress-nginx, Envoy, Traefik, cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl ForwardingHeader {
+    /// `x-forwarded-for` or `forwarded` (any case).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!(
+                "`{other}` is neither x-forwarded-for nor forwarded"
+            )),
+        }
+    }
+
+    /// The header's name, as gRPC metadata keys are written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+}
+
+/// The proxies whose forwarding header is believed (`AUTH_TRUSTED_PROXIES`), and which header
+/// that is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardingHeader,
+}
 
 impl TrustedProxies {
     /// Parses a comma-separated list of CIDRs or single addresses (`10.0.0.0/8, 192.0.2.7,
@@ -23,45 +60,56 @@ impl TrustedProxies {
                     .map_err(|_| format!("`{entry}` is not an address or a CIDR range"))
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+            .map(|networks| Self {
+                networks,
+                header: ForwardingHeader::default(),
+            })
+    }
+
+    /// The same proxies, writing the client's address into `header`.
+    pub fn with_header(self, header: ForwardingHeader) -> Self {
+        Self { header, ..self }
+    }
+
+    /// The header read from trusted proxies.
+    pub fn header(&self) -> ForwardingHeader {
+        self.header
     }
 
     fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.0.iter().any(|net| net.contains(&address))
+        self.networks.iter().any(|net| net.contains(&address))
     }
 
-    /// The client of a request that came from `peer` with these forwarding headers: `peer`
-    /// itself unless it is trusted; otherwise the nearest address in the forwarding chain that
-    /// is not a trusted proxy, read from the right, where each trusted proxy appended the
-    /// address it received from. `Forwarded` (RFC 7239) is read when present, otherwise
-    /// `X-Forwarded-For`; an entry that is not an address (`unknown`, an obfuscated name,
-    /// garbage) ends the walk at the last trusted hop, so a client can never pick its own
-    /// address by writing into the header.
+    /// The client of a request that came from `peer` with these lines of the configured
+    /// forwarding header (`None` for a line that is not text): `peer` itself unless it is
+    /// trusted; otherwise the nearest address in the forwarding chain that is not a trusted
+    /// proxy, read from the right, where each trusted proxy appended the address it received
+    /// from. An entry that is not an address (`unknown`, an obfuscated name, garbage, a line
+    /// that is not text) ends the walk at the last trusted hop, so a client can never pick its
+    /// own address by writing into the header.
     pub fn client<'a>(
         &self,
         peer: IpAddr,
-        forwarded: impl IntoIterator<Item = &'a str>,
-        x_forwarded_for: impl IntoIterator<Item = &'a str>,
+        lines: impl IntoIterator<Item = Option<&'a str>>,
     ) -> IpAddr {
         let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
         }
-        let forwarded: Vec<&str> = forwarded.into_iter().collect();
-        let chain: Vec<Option<IpAddr>> = if forwarded.is_empty() {
-            x_forwarded_for
-                .into_iter()
-                .flat_map(|line| line.split(','))
-                .map(|hop| hop.trim().parse::<IpAddr>().ok())
-                .collect()
-        } else {
-            forwarded
-                .into_iter()
-                .flat_map(|line| line.split(','))
-                .map(forwarded_for)
-                .collect()
-        };
+        let chain: Vec<Option<IpAddr>> = lines
+            .into_iter()
+            .flat_map(|line| match line {
+                Some(line) => line.split(',').map(Some).collect::<Vec<_>>(),
+                None => vec![None],
+            })
+            .map(|hop| {
+                hop.and_then(|hop| match self.header {
+                    ForwardingHeader::XForwardedFor => node(hop.trim()),
+                    ForwardingHeader::Forwarded => forwarded_for(hop),
+                })
+            })
+            .collect();
         let mut client = peer;
         for hop in chain.into_iter().rev() {
             let Some(hop) = hop.map(canonical) else {
@@ -85,13 +133,19 @@ fn forwarded_for(element: &str) -> Option<IpAddr> {
             .eq_ignore_ascii_case("for")
             .then(|| value.trim().trim_matches('"'))
     })?;
+    self::node(node)
+}
+
+/// An address as a proxy writes it: `192.0.2.60`, `192.0.2.60:4711`, `2001:db8::17`,
+/// `[2001:db8::17]` or `[2001:db8::17]:4711`.
+fn node(node: &str) -> Option<IpAddr> {
     if let Some(bracketed) = node.strip_prefix('[') {
         return bracketed.split_once(']')?.0.parse().ok();
     }
-    // An address, or an IPv4 address with a port.
     node.parse().ok().or_else(|| {
         node.split_once(':')
-            .and_then(|(address, _port)| address.parse().ok())
+            .and_then(|(address, _port)| address.parse::<std::net::Ipv4Addr>().ok())
+            .map(IpAddr::V4)
     })
 }
 
@@ -136,6 +190,10 @@ mod tests {
         TrustedProxies::parse("10.0.0.0/8, 192.0.2.7 ,fd00::/8").expect("valid")
     }
 
+    fn xff(lines: &[&'static str]) -> Vec<Option<&'static str>> {
+        lines.iter().copied().map(Some).collect()
+    }
+
     #[test]
     fn the_list_takes_ranges_and_single_addresses_and_names_a_bad_entry() {
         assert_eq!(
@@ -146,23 +204,29 @@ mod tests {
             TrustedProxies::parse(" , ").expect("blank"),
             TrustedProxies::default()
         );
-        assert_eq!(proxies().0.len(), 3);
+        assert_eq!(proxies().networks.len(), 3);
         assert_eq!(
             TrustedProxies::parse("10.0.0.0/8,10.0.0.0/33").unwrap_err(),
             "`10.0.0.0/33` is not an address or a CIDR range"
         );
         assert!(TrustedProxies::parse("ingress.local").is_err());
+        assert_eq!(
+            ForwardingHeader::parse(""),
+            Ok(ForwardingHeader::XForwardedFor)
+        );
+        assert_eq!(
+            ForwardingHeader::parse(" Forwarded"),
+            Ok(ForwardingHeader::Forwarded)
+        );
+        assert!(ForwardingHeader::parse("x-real-ip").is_err());
     }
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
         let peer = ip("203.0.113.9");
+        assert_eq!(proxies().client(peer, xff(&["198.51.100.1"])), peer);
         assert_eq!(
-            proxies().client(peer, ["for=198.51.100.1"], ["198.51.100.1"]),
-            peer
-        );
-        assert_eq!(
-            TrustedProxies::default().client(ip("10.0.0.1"), [], ["198.51.100.1"]),
+            TrustedProxies::default().client(ip("10.0.0.1"), xff(&["198.51.100.1"])),
             ip("10.0.0.1")
         );
     }
@@ -170,62 +234,61 @@ mod tests {
     #[test]
     fn behind_trusted_proxies_the_client_is_the_nearest_untrusted_hop() {
         let proxy = ip("10.1.2.3");
+        let client = |lines: &[&'static str]| proxies().client(proxy, xff(lines));
         // A client's own prefix of the header is ignored: the trusted proxy appended the
         // address it really received from.
         assert_eq!(
-            proxies().client(proxy, [], ["6.6.6.6, 198.51.100.1, 10.9.9.9"]),
+            client(&["6.6.6.6, 198.51.100.1, 10.9.9.9"]),
             ip("198.51.100.1")
         );
         // Several header lines are one list, in order.
         assert_eq!(
-            proxies().client(proxy, [], ["6.6.6.6", "198.51.100.2", "192.0.2.7"]),
+            client(&["6.6.6.6", "198.51.100.2", "192.0.2.7"]),
             ip("198.51.100.2")
         );
         // Only proxies all the way: the leftmost is the best there is.
-        assert_eq!(
-            proxies().client(proxy, [], ["10.0.0.5, 10.0.0.6"]),
-            ip("10.0.0.5")
-        );
+        assert_eq!(client(&["10.0.0.5, 10.0.0.6"]), ip("10.0.0.5"));
         // No header: the proxy itself.
-        assert_eq!(proxies().client(proxy, [], []), proxy);
+        assert_eq!(client(&[]), proxy);
         // Garbage ends the walk at the last trusted hop.
+        assert_eq!(client(&["198.51.100.1, unknown, 10.0.0.6"]), ip("10.0.0.6"));
+        assert_eq!(client(&["not-an-address"]), proxy);
+        // Proxies that write ports or brackets.
+        assert_eq!(client(&["6.6.6.6, 198.51.100.1:4711"]), ip("198.51.100.1"));
+        assert_eq!(client(&["[2001:db8::17]:4711"]), ip("2001:db8::17"));
+        assert_eq!(client(&["2001:db8::18"]), ip("2001:db8::18"));
+        // A line that is not text cannot hide what the proxy appended after it.
         assert_eq!(
-            proxies().client(proxy, [], ["198.51.100.1, unknown, 10.0.0.6"]),
-            ip("10.0.0.6")
+            proxies().client(proxy, [Some("6.6.6.6"), None, Some("198.51.100.3")]),
+            ip("198.51.100.3")
         );
-        assert_eq!(proxies().client(proxy, [], ["not-an-address"]), proxy);
+        assert_eq!(proxies().client(proxy, [Some("198.51.100.3"), None]), proxy);
     }
 
     #[test]
-    fn forwarded_is_read_before_x_forwarded_for() {
+    fn only_the_configured_header_is_read() {
         let proxy = ip("10.1.2.3");
+        let forwarded = proxies().with_header(ForwardingHeader::Forwarded);
+        let client = |lines: &[&'static str]| forwarded.client(proxy, xff(lines));
         assert_eq!(
-            proxies().client(
-                proxy,
-                ["for=6.6.6.6, For=\"198.51.100.1:4711\";proto=https;by=10.1.2.3"],
-                ["203.0.113.1"]
-            ),
+            client(&["for=6.6.6.6, For=\"198.51.100.1:4711\";proto=https;by=10.1.2.3"]),
             ip("198.51.100.1")
         );
         assert_eq!(
-            proxies().client(proxy, ["proto=https;for=\"[2001:db8:cafe::17]:4711\""], []),
+            client(&["proto=https;for=\"[2001:db8:cafe::17]:4711\""]),
             ip("2001:db8:cafe::17")
         );
-        assert_eq!(
-            proxies().client(proxy, ["for=[2001:db8::1]"], []),
-            ip("2001:db8::1")
-        );
-        assert_eq!(
-            proxies().client(proxy, ["for=_hidden, for=10.0.0.9"], []),
-            ip("10.0.0.9")
-        );
-        assert_eq!(proxies().client(proxy, ["by=10.0.0.1"], []), proxy);
+        assert_eq!(client(&["for=[2001:db8::1]"]), ip("2001:db8::1"));
+        assert_eq!(client(&["for=_hidden, for=10.0.0.9"]), ip("10.0.0.9"));
+        assert_eq!(client(&["by=10.0.0.1"]), proxy);
+        // X-Forwarded-For values are not Forwarded elements.
+        assert_eq!(client(&["198.51.100.1"]), proxy);
     }
 
     #[test]
     fn mapped_ipv4_peers_are_ipv4_and_ipv6_clients_count_by_their_64() {
         assert_eq!(
-            proxies().client(ip("::ffff:10.1.2.3"), [], ["198.51.100.1"]),
+            proxies().client(ip("::ffff:10.1.2.3"), xff(&["198.51.100.1"])),
             ip("198.51.100.1")
         );
         assert_eq!(

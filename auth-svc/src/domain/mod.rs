@@ -9,7 +9,7 @@ mod sealing;
 mod throttle;
 
 pub use beak::{Beak, BeakDigester};
-pub use client::{TrustedProxies, throttle_key};
+pub use client::{ForwardingHeader, TrustedProxies, throttle_key};
 pub use email::{Email, EmailError};
 pub use roles::{RoleChangeRefused, check_role_change};
 pub use sealing::{KeySeal, SealError};

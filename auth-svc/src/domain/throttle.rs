@@ -61,34 +61,28 @@ impl SignInThrottle {
     }
 
     /// Full: forgets the clients whose window is over and who are not refused; if that frees
-    /// less than half, also the half whose windows started first. Each call frees at least half
-    /// of the table, so its cost is spread over as many new clients as it makes room for
-    /// (a flood of fresh addresses cannot make every failure scan the whole table).
+    /// less than half, also the clients not refused whose windows started first, and only then
+    /// the refused ones refused first, down to exactly half of the table. Each call frees half
+    /// of it, so its cost is spread over as many new clients as it makes room for (a flood of
+    /// fresh addresses cannot make every failure scan the whole table).
     fn make_room(&self, records: &mut HashMap<IpAddr, Record>, now: Instant) {
         let window = self.window;
+        let refused = |record: &Record| record.refused_until.is_some_and(|until| until > now);
         records.retain(|_, record| {
-            now.duration_since(record.window_started) < window
-                || record.refused_until.is_some_and(|until| until > now)
+            now.duration_since(record.window_started) < window || refused(record)
         });
         let keep = self.capacity / 2;
         if records.len() > keep {
-            let mut starts: Vec<Instant> = records
-                .values()
-                .map(|record| record.window_started)
+            // Each entry's place in the order of forgetting: not refused before refused, then
+            // the oldest window first, the address breaking ties so the cut is exact.
+            let rank = |ip: &IpAddr, record: &Record| (refused(record), record.window_started, *ip);
+            let mut ranks: Vec<_> = records
+                .iter()
+                .map(|(ip, record)| rank(ip, record))
                 .collect();
-            let (_, &mut cutoff, _) = starts.select_nth_unstable(records.len() - keep);
-            records.retain(|_, record| record.window_started >= cutoff);
-            // Ties at the cutoff may keep a few more; never more than the capacity.
-            while records.len() >= self.capacity {
-                let Some(oldest) = records
-                    .iter()
-                    .min_by_key(|(_, record)| record.window_started)
-                    .map(|(ip, _)| *ip)
-                else {
-                    break;
-                };
-                records.remove(&oldest);
-            }
+            let cut = records.len() - keep;
+            let (_, &mut first_kept, _) = ranks.select_nth_unstable(cut);
+            records.retain(|ip, record| rank(ip, record) >= first_kept);
         }
     }
 
@@ -221,6 +215,27 @@ mod tests {
                 retry_after: Duration::from_secs(40)
             }
         );
+    }
+
+    #[test]
+    fn a_full_table_of_live_clients_forgets_exactly_half_and_keeps_the_refused() {
+        let throttle = SignInThrottle::with_capacity(3, Duration::from_secs(60), 100);
+        let start = Instant::now();
+        // ONE is refused, with the oldest window of all.
+        for _ in 0..3 {
+            throttle.record_failure(ONE, start);
+        }
+        // 99 clients whose windows started at the same instant: ties everywhere.
+        for index in 0..99 {
+            throttle.record_failure(nth(index), start + Duration::from_secs(1));
+        }
+        assert_eq!(throttle.tracked(), 100);
+        throttle.record_failure(TWO, start + Duration::from_secs(2));
+        assert_eq!(throttle.tracked(), 51);
+        assert!(matches!(
+            throttle.check(ONE, start + Duration::from_secs(2)),
+            ThrottleVerdict::Refused { .. }
+        ));
     }
 
     #[test]

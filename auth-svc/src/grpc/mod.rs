@@ -39,16 +39,13 @@ impl AuthApi {
         let peer = request
             .remote_addr()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
-        let lines = |name: &str| {
-            request
-                .metadata()
-                .get_all(name)
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .collect::<Vec<_>>()
-        };
-        self.trusted_proxies
-            .client(peer, lines("forwarded"), lines("x-forwarded-for"))
+        let lines: Vec<Option<&str>> = request
+            .metadata()
+            .get_all(self.trusted_proxies.header().name())
+            .iter()
+            .map(|value| value.to_str().ok())
+            .collect();
+        self.trusted_proxies.client(peer, lines)
     }
 }
 

@@ -162,8 +162,8 @@ pub const ROUTES: &[Route] = &[
         producer: Service::Tracker,
         consumers: &[Service::Analytics],
     },
-    // Version 2 of the task events (title and jira id): consumers read both versions while the
-    // tracker moves over (TRACKER_TASK_EVENTS_VERSION); TaskCompleted has no v2.
+    // Version 2 of the task events (title and jira id): consumers read both versions; the
+    // tracker publishes version 1 until it moves over. TaskCompleted has no v2.
     Route {
         event_type: "ates.tracker.events.v2.TaskAdded",
         exchange: TRACKER_TASK_LIFECYCLE,
