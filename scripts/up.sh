@@ -136,18 +136,18 @@ aTES is up.
 Call them with any gRPC client; reflection is on, so no proto files are needed. With buf
 (installed by 'make tools' into tools/node_modules):
 
-  BUF="tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
-  \$BUF --list-methods http://127.0.0.1:50051
-  \$BUF http://127.0.0.1:50052/grpc.health.v1.Health/Check
+  grpc() { tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge "\$@"; }
+  grpc --list-methods http://127.0.0.1:50051
+  grpc http://127.0.0.1:50052/grpc.health.v1.Health/Check
 
 The first admin is $AUTH_BOOTSTRAP_ADMIN_EMAIL; its beak (a secret: it signs in as the admin) is in
 .local/auth.env. Sign in and use the token:
 
-  TOKEN=\$(\$BUF -d "{\"beak\": \"$AUTH_BOOTSTRAP_ADMIN_BEAK\"}" \\
+  TOKEN=\$(grpc -d "{\"beak\": \"$AUTH_BOOTSTRAP_ADMIN_BEAK\"}" \\
       http://127.0.0.1:50051/ates.auth.v1.AuthService/SignIn | sed -n 's/.*"accessToken": "\\(.*\\)".*/\\1/p')
-  \$BUF -H "Authorization: Bearer \$TOKEN" -d '{"email": "popug@ates.local", "role": "ROLE_WORKER"}' \\
+  grpc -H "Authorization: Bearer \$TOKEN" -d '{"email": "popug@ates.local", "role": "ROLE_WORKER"}' \\
       http://127.0.0.1:50051/ates.auth.v1.AuthService/CreateAccount
-  \$BUF -H "Authorization: Bearer \$TOKEN" -d '{}' \\
+  grpc -H "Authorization: Bearer \$TOKEN" -d '{}' \\
       http://127.0.0.1:50056/ates.analytics.v1.AnalyticsService/GetSummary
 
 Ctrl-C here, or 'make down' from another terminal, stops everything 'make up' started.

@@ -1,5 +1,5 @@
 //! Every shell example in every README runs as printed, against the real binaries: the blocks
-//! are read out of the Markdown, run in order in one shell (so `BUF` and `TOKEN` carry over, as
+//! are read out of the Markdown, run in order in one shell (so the `grpc` function and `TOKEN` carry over, as
 //! for a reader pasting them), and each must succeed and answer what it promises. Only the
 //! addresses, the path of `.local/auth.env` and of the built binaries are swapped for this
 //! test's own. A block this test does not run must say why below, so a new example cannot slip
@@ -50,7 +50,7 @@ const VERDICTS: &[(&str, &str, Verdict)] = &[
     ),
     (
         "README.md",
-        "BUF=\"tools/node_modules/.bin/buf curl",
+        "grpc() { tools/node_modules/.bin/buf curl",
         Verdict::Run(&["ates.tracker.v1.TrackerService/CreateTask", "SERVING"]),
     ),
     (
@@ -63,7 +63,7 @@ const VERDICTS: &[(&str, &str, Verdict)] = &[
         "# A worker exists",
         Verdict::RunOnceTheTrackerKnowsAWorker(&["\"task\"", "Fix the beak", "\"businessDate\""]),
     ),
-    ("README.md", "ME=$($BUF", Verdict::Run(&["\"beak\""])),
+    ("README.md", "ME=$(grpc", Verdict::Run(&["\"beak\""])),
     (
         "README.md",
         "target/debug/ates-dead-letters queues",
@@ -74,18 +74,18 @@ const VERDICTS: &[(&str, &str, Verdict)] = &[
     ),
     (
         "payouts-svc/README.md",
-        "BUF=\"tools/node_modules/.bin/buf curl",
+        "grpc() { tools/node_modules/.bin/buf curl",
         // Nothing was earned on that date here: both answers are empty messages.
         Verdict::Run(&[]),
     ),
     (
         "analytics-svc/README.md",
-        "BUF=\"tools/node_modules/.bin/buf curl",
+        "grpc() { tools/node_modules/.bin/buf curl",
         Verdict::Run(&["\"businessDate\""]),
     ),
     (
         "analytics-svc/README.md",
-        "$BUF -H \"Authorization: Bearer $TOKEN\" -d '{\"wipe\": true}'",
+        "grpc -H \"Authorization: Bearer $TOKEN\" -d '{\"wipe\": true}'",
         Verdict::Run(&["\"resyncId\""]),
     ),
     (
@@ -385,7 +385,7 @@ fn the_block_reader_finds_indented_blocks_and_only_shell_ones() {
     assert!(
         blocks
             .iter()
-            .any(|block| block.text.starts_with("BUF=\"tools/node_modules")),
+            .any(|block| block.text.starts_with("grpc() { tools/node_modules")),
         "an indented block is read and de-indented"
     );
     let all = shell_blocks("k8s/ates/README.md");
