@@ -78,6 +78,11 @@ say "building the services ($PROFILE)"
 if [[ $PROFILE == release ]]; then cargo build --release --bins; else cargo build --bins; fi
 bin="$ATES_ROOT/target/$PROFILE"
 
+# The last lines of a service's log, indented, on stderr.
+last_log_lines() {
+  { tail -n 12 "$ATES_LOCAL/logs/$1.log" 2>/dev/null || true; } | sed 's/^/    /' >&2
+}
+
 # Starts one service in a process group of its own (so Ctrl-C reaches this script alone), its
 # output appended to its log.
 start_service() {
@@ -109,7 +114,7 @@ for entry in "${SERVICES[@]}"; do
   for attempt in $(seq 1 300); do
     "$bin/ates-healthcheck" "http://127.0.0.1:$port" 2>/dev/null && break
     if ! kill -0 "$(cat "$ATES_LOCAL/pids/svc-$service.pid")" 2>/dev/null; then
-      { tail -n 12 "$ATES_LOCAL/logs/$service.log" 2>/dev/null || true; } | sed 's/^/    /' >&2
+      last_log_lines "$service"
       die "$service-svc exited while starting (its last log lines are above; all of them in .local/logs/$service.log)"
     fi
     ((attempt == 300)) && die "$service-svc is not SERVING after 60 s; see .local/logs/$service.log"
@@ -193,7 +198,7 @@ while true; do
     wait "$pid" 2>/dev/null || status=$?
     failures[$service]=$((failures[$service] + 1))
     warn "$service-svc $(how_it_ended "$status") after $((SECONDS - started_at[$service])) s; the last lines of .local/logs/$service.log:"
-    { tail -n 12 "$ATES_LOCAL/logs/$service.log" 2>/dev/null || true; } | sed 's/^/    /' >&2
+    last_log_lines "$service"
     if ((failures[$service] >= 5)); then
       given_up[$service]=1
       rm -f "$file"

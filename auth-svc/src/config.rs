@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::domain::{Email, ForwardingHeader, TrustedProxies};
+use crate::domain::{Email, TrustedProxies};
 
 /// Settings of auth-svc.
 pub struct AuthConfig {
@@ -108,22 +108,8 @@ impl AuthConfig {
             bootstrap_admin,
             sign_in_max_failures: env_or("AUTH_SIGN_IN_MAX_FAILURES", "10")?,
             sign_in_window: Duration::from_secs(env_or("AUTH_SIGN_IN_WINDOW_SECONDS", "60")?),
-            trusted_proxies: TrustedProxies::parse(
-                &std::env::var("AUTH_TRUSTED_PROXIES").unwrap_or_default(),
-            )
-            .map_err(|reason| ConfigError::Invalid {
-                key: "AUTH_TRUSTED_PROXIES",
-                reason,
-            })?
-            .with_header(
-                ForwardingHeader::parse(
-                    &std::env::var("AUTH_TRUSTED_PROXY_HEADER").unwrap_or_default(),
-                )
-                .map_err(|reason| ConfigError::Invalid {
-                    key: "AUTH_TRUSTED_PROXY_HEADER",
-                    reason,
-                })?,
-            ),
+            trusted_proxies: env_or::<TrustedProxies>("AUTH_TRUSTED_PROXIES", "")?
+                .with_header(env_or("AUTH_TRUSTED_PROXY_HEADER", "x-forwarded-for")?),
         })
     }
 }

@@ -30,11 +30,20 @@ impl ForwardingHeader {
     }
 
     /// The header's name, as gRPC metadata keys are written.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::XForwardedFor => "x-forwarded-for",
             Self::Forwarded => "forwarded",
         }
+    }
+}
+
+impl std::str::FromStr for ForwardingHeader {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
     }
 }
 
@@ -67,6 +76,7 @@ impl TrustedProxies {
     }
 
     /// The same proxies, writing the client's address into `header`.
+    #[must_use]
     pub fn with_header(self, header: ForwardingHeader) -> Self {
         Self { header, ..self }
     }
@@ -121,6 +131,14 @@ impl TrustedProxies {
             }
         }
         client
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Self, String> {
+        Self::parse(list)
     }
 }
 

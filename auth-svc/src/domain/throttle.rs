@@ -53,7 +53,8 @@ impl SignInThrottle {
     }
 
     /// How many clients are tracked now.
-    pub fn tracked(&self) -> usize {
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
