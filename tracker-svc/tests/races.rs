@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ates_contracts::ates::auth::v1::Role;
-use ates_contracts::ates::tracker::events::v1 as events;
+use ates_contracts::ates::tracker::events::{v1, v2 as events};
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::routing::{self, Service};
 use ates_testkit::signed;
@@ -142,7 +142,7 @@ async fn completions_racing_reshuffles_never_reassign_a_done_task_and_every_assi
         event_assignments.len() as i64,
         world.count("SELECT count(*) AS n FROM assignments").await
     );
-    let completions: Vec<String> = payloads::<events::TaskCompleted>(&lifecycle)
+    let completions: Vec<String> = payloads::<v1::TaskCompleted>(&lifecycle)
         .into_iter()
         .map(|completed| completed.task_id)
         .collect();

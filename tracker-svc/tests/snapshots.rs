@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ates_contracts::ates::analytics::events::v1::ResyncRequested;
-use ates_contracts::ates::tracker::events::v1 as events;
+use ates_contracts::ates::tracker::events::v2 as events;
 use ates_contracts::routing::{self, Service};
 use ates_testkit::ConfirmedChannel;
 use ates_testkit::tracker::World;
@@ -71,7 +71,7 @@ async fn a_resync_request_gets_every_task_once_in_numbered_batches_however_often
             .events(Service::Analytics, routing::TRACKER_TASKS)
             .await
             .into_iter()
-            .filter(|envelope| envelope.event_type == "ates.tracker.events.v1.TasksSnapshot")
+            .filter(|envelope| envelope.event_type == "ates.tracker.events.v2.TasksSnapshot")
             .map(|envelope| events::TasksSnapshot::decode(envelope.payload.as_slice()).unwrap())
             .collect::<Vec<_>>()
     };
@@ -136,7 +136,15 @@ async fn a_resync_request_gets_every_task_once_in_numbered_batches_however_often
             .filter(|task| task.description == "rewritten")
             .collect();
         assert_eq!(rewritten.len(), 1);
-        assert_eq!(rewritten[0].description_revision, 3);
+        assert_eq!(rewritten[0].details_revision, 3);
+        // Rows written before titles existed carry the title their description gives.
+        assert_eq!(rewritten[0].title, "rewritten");
+        assert!(
+            tasks
+                .values()
+                .filter(|task| task.description != "rewritten")
+                .all(|task| task.title == task.description && task.jira_id.is_empty())
+        );
         assert!(tasks.values().all(|task| {
             (1_000..=2_000).contains(&task.fee_cents)
                 && (2_000..=4_000).contains(&task.reward_cents)

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ates_contracts::ates::auth::v1::Role;
-use ates_contracts::ates::tracker::events::v1 as events;
+use ates_contracts::ates::tracker::events::{v1, v2 as events};
 use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::routing::{self, Service};
 use ates_testkit::signed;
@@ -131,7 +131,7 @@ async fn only_the_current_assignee_may_complete_a_task_and_only_once() {
     let again = client.complete_task(complete(&worker)).await.unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition);
 
-    let completed: Vec<events::TaskCompleted> = payloads(
+    let completed: Vec<v1::TaskCompleted> = payloads(
         &world
             .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
             .await,
@@ -275,7 +275,7 @@ async fn only_the_creator_managers_and_admins_may_change_a_description() {
         .await
         .unwrap();
 
-    let updates: Vec<events::TaskDescriptionUpdated> = payloads(
+    let updates: Vec<events::TaskDetailsUpdated> = payloads(
         &world
             .settled_events(Service::Accounting, routing::TRACKER_TASKS)
             .await,
@@ -683,7 +683,7 @@ async fn prices_are_fixed_at_creation_and_never_change() {
         20 + 3 * 20,
         "creation plus three reshuffles of the tasks open at each"
     );
-    for completed in payloads::<events::TaskCompleted>(&lifecycle) {
+    for completed in payloads::<v1::TaskCompleted>(&lifecycle) {
         assert_eq!(completed.reward_cents, prices[&completed.task_id].1);
     }
 }
@@ -731,6 +731,7 @@ async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_c
             api::CreateTaskRequest {
                 description: description.to_owned(),
                 request_id: request_id.to_owned(),
+                ..Default::default()
             },
             &popug.token,
         )
@@ -848,7 +849,7 @@ async fn a_retry_with_the_same_request_id_acts_once_and_answers_like_the_first_c
             .await,
     );
     assert_eq!(added.len(), 2, "two tasks created, two TaskAdded events");
-    let completed: Vec<events::TaskCompleted> = payloads(
+    let completed: Vec<v1::TaskCompleted> = payloads(
         &world
             .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
             .await,

@@ -163,7 +163,7 @@ pub const ROUTES: &[Route] = &[
         consumers: &[Service::Analytics],
     },
     // Version 2 of the task events (title and jira id): consumers read both versions; the
-    // tracker publishes version 1 until it moves over. TaskCompleted has no v2.
+    // tracker publishes the one TRACKER_TASK_EVENTS_VERSION names. TaskCompleted has no v2.
     Route {
         event_type: "ates.tracker.events.v2.TaskAdded",
         exchange: TRACKER_TASK_LIFECYCLE,
@@ -233,15 +233,16 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// A stream of state a producer sends again for a resync (`ates.events.v1.SnapshotBatch`), as
-/// batches of one snapshot event type.
+/// batches of a snapshot event type (one per schema version the producer may send; one resync
+/// sends the stream in one of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotStream {
     /// Its name in `SnapshotBatch.stream`.
     pub name: &'static str,
     /// The service that sends it.
     pub producer: Service,
-    /// The event type of its batches.
-    pub event_type: &'static str,
+    /// The event types of its batches, oldest schema version first.
+    pub event_types: &'static [&'static str],
 }
 
 /// Accounts and their roles, from auth.
@@ -258,22 +259,25 @@ pub const SNAPSHOT_STREAMS: &[SnapshotStream] = &[
     SnapshotStream {
         name: ACCOUNTS_STREAM,
         producer: Service::Auth,
-        event_type: "ates.auth.events.v1.AccountsSnapshot",
+        event_types: &["ates.auth.events.v1.AccountsSnapshot"],
     },
     SnapshotStream {
         name: TASKS_STREAM,
         producer: Service::Tracker,
-        event_type: "ates.tracker.events.v1.TasksSnapshot",
+        event_types: &[
+            "ates.tracker.events.v1.TasksSnapshot",
+            "ates.tracker.events.v2.TasksSnapshot",
+        ],
     },
     SnapshotStream {
         name: BILLS_STREAM,
         producer: Service::Accounting,
-        event_type: "ates.accounting.events.v1.BillsSnapshot",
+        event_types: &["ates.accounting.events.v1.BillsSnapshot"],
     },
     SnapshotStream {
         name: AUDIT_LOG_STREAM,
         producer: Service::Accounting,
-        event_type: "ates.accounting.events.v1.AuditLogSnapshot",
+        event_types: &["ates.accounting.events.v1.AuditLogSnapshot"],
     },
 ];
 
@@ -462,13 +466,16 @@ mod tests {
     fn every_snapshot_stream_is_routed_from_its_producer_to_whoever_asks_for_resyncs() {
         let resync = route_of("ates.analytics.events.v1.ResyncRequested").expect("routed");
         for stream in SNAPSHOT_STREAMS {
-            let route = route_of(stream.event_type).expect("snapshot events are routed");
-            assert_eq!(route.producer, stream.producer, "{}", stream.name);
-            assert!(
-                route.consumers.contains(&resync.producer),
-                "{} does not reach the service that asks for resyncs",
-                stream.name
-            );
+            assert!(!stream.event_types.is_empty(), "{}", stream.name);
+            for &event_type in stream.event_types {
+                let route = route_of(event_type).expect("snapshot events are routed");
+                assert_eq!(route.producer, stream.producer, "{}", stream.name);
+                assert!(
+                    route.consumers.contains(&resync.producer),
+                    "{event_type} of {} does not reach the service that asks for resyncs",
+                    stream.name
+                );
+            }
             assert!(
                 resync.consumers.contains(&stream.producer),
                 "{} sends {} but never hears a resync request",

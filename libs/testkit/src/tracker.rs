@@ -51,17 +51,19 @@ impl World {
     }
 
     pub async fn start_with_batch_size(batch_size: usize) -> Self {
+        Self::start_with(tracker_svc::config::TrackerConfig {
+            reassignment_batch_size: batch_size,
+            ..Default::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(tracker_config: tracker_svc::config::TrackerConfig) -> Self {
         let auth = auth::Auth::start().await;
         let tracker_database = TestDatabase::create().await.unwrap();
         let config = crate::service_config(tracker_database.url(), &auth.broker, &auth.endpoint());
         let tracker = RunningService::start(tracker_svc::app::spec(), config, |application| {
-            Ok(tracker_svc::app::wiring_with(
-                application,
-                tracker_svc::config::TrackerConfig {
-                    reassignment_batch_size: batch_size,
-                    ..Default::default()
-                },
-            ))
+            Ok(tracker_svc::app::wiring_with(application, tracker_config))
         })
         .await
         .unwrap();

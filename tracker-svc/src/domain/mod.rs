@@ -2,11 +2,13 @@
 //! prices, a task's life, who may be assigned.
 
 mod description;
+mod details;
 mod pricing;
 mod task;
 mod title;
 
 pub use description::{Description, DescriptionError, MAX_DESCRIPTION_CHARS};
+pub use details::{Details, DetailsChange};
 pub use pricing::Prices;
 pub use task::{
     CompletionRefused, DescriptionChangeRefused, TaskStatus, check_completion,

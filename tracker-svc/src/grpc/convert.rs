@@ -5,12 +5,15 @@ use ates_contracts::ates::tracker::v1 as api;
 use ates_contracts::time::timestamp;
 use uuid::Uuid;
 
-use crate::domain::{Description, TaskStatus};
+use crate::domain::{Description, JiraId, TaskStatus, Title};
 use crate::error::TrackerError;
 use crate::storage::tasks::TaskRow;
 
 pub(super) fn task(row: &TaskRow) -> api::Task {
+    let details = row.details();
     api::Task {
+        title: details.title,
+        jira_id: details.jira_id.unwrap_or_default(),
         task_id: row.public_id.to_string(),
         description: row.description.clone(),
         status: match row.status {
@@ -40,6 +43,34 @@ pub(super) fn description(raw: &str) -> Result<Description, TrackerError> {
         field: "description",
         reason: error.to_string(),
     })
+}
+
+/// A title; empty is `None` (a client that sends none).
+pub(super) fn optional_title(raw: &str) -> Result<Option<Title>, TrackerError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    title(raw).map(Some)
+}
+
+pub(super) fn title(raw: &str) -> Result<Title, TrackerError> {
+    Title::parse(raw).map_err(|error| TrackerError::InvalidArgument {
+        field: "title",
+        reason: error.to_string(),
+    })
+}
+
+/// A jira id; empty (or blank) is `None`.
+pub(super) fn jira_id(raw: &str) -> Result<Option<JiraId>, TrackerError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    JiraId::parse(raw)
+        .map(Some)
+        .map_err(|error| TrackerError::InvalidArgument {
+            field: "jira_id",
+            reason: error.to_string(),
+        })
 }
 
 pub(super) fn status_filter(raw: i32) -> Result<Option<TaskStatus>, TrackerError> {

@@ -9,10 +9,12 @@ use ates_token::{caller, require_role};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use self::convert::{description, request_id, status_filter, task, task_id};
-use crate::domain;
+use self::convert::{
+    description, jira_id, optional_title, request_id, status_filter, task, task_id, title,
+};
+use crate::domain::{self, DetailsChange};
 use crate::error::TrackerError;
-use crate::operations::Tasks;
+use crate::operations::{NewDetails, Tasks};
 
 const PAGE_SIZES: PageSizes = PageSizes {
     default: 100,
@@ -54,9 +56,14 @@ impl TrackerService for TrackerApi {
         request: Request<api::CreateTaskRequest>,
     ) -> Result<Response<api::CreateTaskResponse>, Status> {
         let creator = caller(&request)?.sub;
-        let description = description(&request.get_ref().description)?;
-        let request_id = request_id(&request.get_ref().request_id)?;
-        let row = self.tasks.create(creator, &description, request_id).await?;
+        let message = request.get_ref();
+        let asked = NewDetails {
+            description: description(&message.description)?,
+            title: optional_title(&message.title)?,
+            jira_id: jira_id(&message.jira_id)?,
+        };
+        let request_id = request_id(&message.request_id)?;
+        let row = self.tasks.create(creator, &asked, request_id).await?;
         Ok(Response::new(api::CreateTaskResponse {
             task: Some(task(&row)),
         }))
@@ -95,12 +102,48 @@ impl TrackerService for TrackerApi {
         let claims = caller(&request)?;
         let (caller_id, role) = (claims.sub, claims.role);
         let task_id = task_id(&request.get_ref().task_id)?;
-        let description = description(&request.get_ref().description)?;
+        let change = DetailsChange {
+            description: Some(description(&request.get_ref().description)?),
+            ..DetailsChange::default()
+        };
         let row = self
             .tasks
-            .update_description(caller_id, role, task_id, &description)
+            .update_details(caller_id, role, task_id, &change)
             .await?;
         Ok(Response::new(api::UpdateTaskDescriptionResponse {
+            task: Some(task(&row)),
+        }))
+    }
+
+    async fn update_task_details(
+        &self,
+        request: Request<api::UpdateTaskDetailsRequest>,
+    ) -> Result<Response<api::UpdateTaskDetailsResponse>, Status> {
+        let claims = caller(&request)?;
+        let (caller_id, role) = (claims.sub, claims.role);
+        let message = request.get_ref();
+        let task_id = task_id(&message.task_id)?;
+        let change = DetailsChange {
+            description: message
+                .description
+                .as_deref()
+                .map(description)
+                .transpose()?,
+            title: message.title.as_deref().map(title).transpose()?,
+            jira_id: message.jira_id.as_deref().map(jira_id).transpose()?,
+        };
+        if change.is_empty() {
+            return Err(TrackerError::InvalidArgument {
+                field: "description",
+                reason: "set at least one of description, title and jira_id".to_owned(),
+            }
+            .into());
+        }
+        let row = self
+            .tasks
+            .update_details(caller_id, role, task_id, &change)
+            .await?;
+        Ok(Response::new(api::UpdateTaskDetailsResponse {
             task: Some(task(&row)),
         }))
     }

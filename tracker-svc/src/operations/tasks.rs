@@ -8,9 +8,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::request_keys::RequestKey;
-use crate::domain::{self, Description, Prices, TaskStatus};
+use crate::domain::{self, Description, Details, DetailsChange, JiraId, Prices, TaskStatus, Title};
 use crate::error::TrackerError;
-use crate::events::outbound;
+use crate::events::outbound::{Assigned, TaskEvents};
 use crate::storage::accounts;
 use crate::storage::request_keys::RequestKeyRow;
 use crate::storage::tasks::{self, NewTask, TaskRow};
@@ -37,6 +37,35 @@ pub struct Tasks {
     outbox: Outbox,
     /// Most assignments per TasksReassigned event.
     reassignment_batch_size: usize,
+    /// The version the events are recorded in.
+    events: TaskEvents,
+}
+
+/// What a client asked a new task to say.
+#[derive(Debug, Clone)]
+pub struct NewDetails {
+    /// Its description.
+    pub description: Description,
+    /// Its title; `None` from a client written before titles existed.
+    pub title: Option<Title>,
+    /// Its jira id, if given.
+    pub jira_id: Option<JiraId>,
+}
+
+impl NewDetails {
+    /// What a retry must repeat: an old client's description alone, so that its retries match
+    /// across an upgrade.
+    fn fingerprint(&self) -> String {
+        if self.title.is_none() && self.jira_id.is_none() {
+            return self.description.as_str().to_owned();
+        }
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.description.as_str(),
+            self.title.as_ref().map_or("", Title::as_str),
+            self.jira_id.as_ref().map_or("", JiraId::as_str)
+        )
+    }
 }
 
 impl std::fmt::Debug for Tasks {
@@ -44,17 +73,24 @@ impl std::fmt::Debug for Tasks {
         formatter
             .debug_struct("Tasks")
             .field("reassignment_batch_size", &self.reassignment_batch_size)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
 
 impl Tasks {
-    /// Task operations over the tracker's pool and outbox.
-    pub fn new(pool: DbPool, outbox: Outbox, reassignment_batch_size: usize) -> Self {
+    /// Task operations over the tracker's pool and outbox, recording `events`.
+    pub fn new(
+        pool: DbPool,
+        outbox: Outbox,
+        reassignment_batch_size: usize,
+        events: TaskEvents,
+    ) -> Self {
         Self {
             pool,
             outbox,
             reassignment_batch_size: reassignment_batch_size.max(1),
+            events,
         }
     }
 
@@ -67,14 +103,20 @@ impl Tasks {
     pub async fn create(
         &self,
         creator: Uuid,
-        description: &Description,
+        asked: &NewDetails,
         request_id: Option<Uuid>,
     ) -> Result<TaskRow, TrackerError> {
+        let details = Details::new(
+            &asked.description,
+            asked.title.clone(),
+            asked.jira_id.clone(),
+        );
+        let fingerprint = asked.fingerprint();
         let mut conn = self.connection().await?;
         let (row, created) = self
             .outbox
             .transaction(&mut conn, async |conn, events| {
-                let key = RequestKey::new(creator, request_id, "CreateTask", description.as_str());
+                let key = RequestKey::new(creator, request_id, "CreateTask", &fingerprint);
                 if let Some(first) = key.claim(conn).await? {
                     return Ok::<_, TrackerError>((replayed_task(conn, &first).await?, false));
                 }
@@ -89,7 +131,11 @@ impl Tasks {
                 let now = Utc::now();
                 let new_task = NewTask {
                     public_id: Uuid::now_v7(),
-                    description: description.as_str(),
+                    description: &details.description,
+                    title: &details.title,
+                    jira_id: details.jira_id.as_deref(),
+                    title_derived: details.title_derived,
+                    announced_revision: self.events.announce_details().then_some(1),
                     status: TaskStatus::Open.as_str(),
                     assignee_id: assignee,
                     creator_id: creator,
@@ -98,16 +144,8 @@ impl Tasks {
                     created_at: now,
                 };
                 let row = tasks::insert(conn, &new_task, assignment_id).await?;
-                events
-                    .record(
-                        conn,
-                        &outbound::task_added(&row, assignment_id),
-                        now,
-                        Cause::current(),
-                    )
-                    .await?;
-                events
-                    .record(conn, &outbound::task_created(&row), now, Cause::current())
+                self.events
+                    .created(conn, events, &row, assignment_id)
                     .await?;
                 key.record(conn, row.public_id, None).await?;
                 Ok((row, true))
@@ -182,19 +220,18 @@ impl Tasks {
                 )
                 .await?;
 
-                let assignments = open
+                let assignments: Vec<Assigned<'_>> = open
                     .iter()
                     .zip(assignees.iter().zip(&assignment_ids))
-                    .map(|(task, (assignee, assignment_id))| {
-                        outbound::assignment(task, *assignment_id, *assignee, now)
+                    .map(|(task, (assignee, assignment_id))| Assigned {
+                        task,
+                        assignment_id: *assignment_id,
+                        assignee: *assignee,
+                        assigned_at: now,
                     })
                     .collect();
-                let batches = outbound::tasks_reassigned(reshuffle_id, assignments, batch_size);
-                events
-                    .record_all(
-                        conn,
-                        batches.iter().map(|batch| (batch, now, Cause::current())),
-                    )
+                self.events
+                    .reassigned(conn, events, reshuffle_id, &assignments, batch_size, now)
                     .await?;
                 key.record(conn, reshuffle_id, i64::try_from(open.len()).ok())
                     .await?;
@@ -234,14 +271,7 @@ impl Tasks {
                 domain::check_completion(task.status, task.assignee_id, caller)?;
                 let now = Utc::now();
                 let task = tasks::complete(conn, task.id, now).await?;
-                events
-                    .record(
-                        conn,
-                        &outbound::task_completed(&task, now),
-                        now,
-                        Cause::current(),
-                    )
-                    .await?;
+                self.events.completed(conn, events, &task, now).await?;
                 key.record(conn, task.public_id, None).await?;
                 Ok((task, true))
             })
@@ -252,13 +282,14 @@ impl Tasks {
         Ok(row)
     }
 
-    /// Changes a task's description: its creator, managers and admins.
-    pub async fn update_description(
+    /// Changes a task's details: its creator, managers and admins. A change that changes
+    /// nothing records nothing.
+    pub async fn update_details(
         &self,
         caller: Uuid,
         role: Role,
         task_id: Uuid,
-        description: &Description,
+        change: &DetailsChange,
     ) -> Result<TaskRow, TrackerError> {
         let mut conn = self.connection().await?;
         let (row, changed) = self
@@ -268,23 +299,21 @@ impl Tasks {
                     .await?
                     .ok_or(TrackerError::TaskNotFound)?;
                 domain::check_description_change(task.creator_id, caller, role)?;
-                if task.description == description.as_str() {
+                let current = task.details();
+                let next = current.changed(change);
+                if next == current {
                     return Ok::<_, TrackerError>((task, false));
                 }
-                let task = tasks::set_description(conn, task.id, description.as_str()).await?;
-                events
-                    .record(
-                        conn,
-                        &outbound::task_description_updated(&task),
-                        Utc::now(),
-                        Cause::current(),
-                    )
+                let announce = self.events.announce_details();
+                let task = tasks::set_details(conn, task.id, &next, announce).await?;
+                self.events
+                    .details_updated(conn, events, &task, Cause::current())
                     .await?;
                 Ok((task, true))
             })
             .await?;
         if changed {
-            tracing::info!(task.id = %row.public_id, "task description changed");
+            tracing::info!(task.id = %row.public_id, "task details changed");
         }
         Ok(row)
     }

@@ -21,6 +21,10 @@ diesel::table! {
         reward_cents -> Int8,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        title -> Nullable<Text>,
+        jira_id -> Nullable<Text>,
+        title_derived -> Bool,
+        announced_revision -> Nullable<Int8>,
     }
 }
 

@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{assignments, tasks};
-use crate::domain::TaskStatus;
+use crate::domain::{Details, TaskStatus};
 
 // A status is stored by its name; the domain type knows nothing of diesel, so its mapping lives
 // here (what `#[derive(FromSqlRow)]` would write).
@@ -38,7 +38,7 @@ pub struct TaskRow {
     pub public_id: Uuid,
     /// Current description.
     pub description: String,
-    /// Revision of the description.
+    /// Revision of the details (description, title, jira id), 1 at creation.
     pub description_revision: i64,
     /// Open or done.
     pub status: TaskStatus,
@@ -54,6 +54,42 @@ pub struct TaskRow {
     pub created_at: DateTime<Utc>,
     /// Completion time.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Title; `None` for a row written before titles existed and not backfilled yet.
+    pub title: Option<String>,
+    /// Jira issue key.
+    pub jira_id: Option<String>,
+    /// The title was read from the description and follows it.
+    pub title_derived: bool,
+    /// The revision whose title the consumers were last sent (in a v2 event).
+    pub announced_revision: Option<i64>,
+}
+
+impl TaskRow {
+    /// The task's details. A title that follows the description is read from it here, so a row
+    /// not backfilled yet, or one whose description a tracker of the previous release changed,
+    /// reads as the backfill will store it; the jira id read from it, or else the row's.
+    pub fn details(&self) -> Details {
+        match &self.title {
+            Some(title) if !self.title_derived => Details {
+                description: self.description.clone(),
+                title: title.clone(),
+                jira_id: self.jira_id.clone(),
+                title_derived: false,
+            },
+            _ => {
+                let mut details = Details::derived(&self.description);
+                if details.jira_id.is_none() {
+                    details.jira_id.clone_from(&self.jira_id);
+                }
+                details
+            }
+        }
+    }
+
+    /// The revision of its details, as events carry it.
+    pub fn revision(&self) -> u64 {
+        u64::try_from(self.description_revision).unwrap_or(0)
+    }
 }
 
 /// A new task.
@@ -64,6 +100,14 @@ pub struct NewTask<'a> {
     pub public_id: Uuid,
     /// Description.
     pub description: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Jira issue key.
+    pub jira_id: Option<&'a str>,
+    /// The title was read from the description.
+    pub title_derived: bool,
+    /// `Some(1)` when the creation's events carry the title (v2), else `None`.
+    pub announced_revision: Option<i64>,
     /// Always `open` (the stored name of [`TaskStatus::Open`]).
     pub status: &'a str,
     /// First assignee.
@@ -182,20 +226,78 @@ pub async fn complete(
         .await
 }
 
-/// Replaces the description and bumps its revision.
-pub async fn set_description(
+/// Replaces the details and bumps their revision; `announced` says whether the change's event
+/// carries the title (v2), which then counts as announced at the new revision.
+pub async fn set_details(
     conn: &mut AsyncPgConnection,
     id: i64,
-    description: &str,
+    details: &Details,
+    announced: bool,
 ) -> QueryResult<TaskRow> {
-    diesel::update(tasks::table.find(id))
+    let row: TaskRow = diesel::update(tasks::table.find(id))
         .set((
-            tasks::description.eq(description),
+            tasks::description.eq(&details.description),
+            tasks::title.eq(&details.title),
+            tasks::jira_id.eq(&details.jira_id),
+            tasks::title_derived.eq(details.title_derived),
             tasks::description_revision.eq(tasks::description_revision + 1),
         ))
         .returning(TaskRow::as_returning())
         .get_result(conn)
+        .await?;
+    if announced {
+        mark_announced(conn, &[row.id]).await?;
+        return find(conn, row.public_id)
+            .await?
+            .ok_or(diesel::result::Error::NotFound);
+    }
+    Ok(row)
+}
+
+/// Records that the consumers have the current details of these rows.
+pub async fn mark_announced(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(tasks::table.filter(tasks::id.eq_any(ids)))
+        .set(tasks::announced_revision.eq(tasks::description_revision.nullable()))
+        .execute(conn)
         .await
+}
+
+/// Up to `limit` rows whose details the consumers have not been sent at their current revision,
+/// oldest first, locked; rows another transaction holds are skipped (another replica's worker
+/// has them).
+pub async fn lock_unannounced(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::announced_revision.is_distinct_from(tasks::description_revision.nullable()))
+        .order(tasks::id)
+        .limit(limit)
+        .select(TaskRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Stores the title and jira id the backfill read from each row's description (rows of
+/// `derived` whose title follows the description).
+pub async fn store_derived(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    titles: &[String],
+    jira_ids: &[Option<String>],
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE tasks SET title = derived.title, jira_id = derived.jira_id, title_derived = true \
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS derived (id, title, jira_id) \
+         WHERE tasks.id = derived.id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<Text>, _>(titles)
+    .bind::<Array<Nullable<Text>>, _>(jira_ids)
+    .execute(conn)
+    .await
 }
 
 /// A page of tasks, newest first: optionally only one assignee's, one status, and older than the

@@ -1,0 +1,440 @@
+//! Schema v2 in the tracker: titles and jira ids through the API, the events of each version the
+//! setting picks, and the backfill of tasks written before titles existed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ates_contracts::ates::auth::v1::Role;
+use ates_contracts::ates::tracker::events::{v1, v2};
+use ates_contracts::ates::tracker::v1 as api;
+use ates_contracts::routing::{self, Service};
+use ates_messaging::Outbox;
+use ates_testkit::signed;
+use ates_testkit::tracker::{World, payloads};
+use diesel_async::RunQueryDsl;
+use tonic::Code;
+use tracker_svc::config::{TaskEventsVersion, TrackerConfig};
+use tracker_svc::operations::Backfill;
+
+fn create(description: &str, title: &str, jira_id: &str) -> api::CreateTaskRequest {
+    api::CreateTaskRequest {
+        description: description.to_owned(),
+        title: title.to_owned(),
+        jira_id: jira_id.to_owned(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn titles_and_jira_ids_are_given_or_read_from_old_descriptions_and_bad_ones_name_their_field()
+{
+    let world = World::start().await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let mut client = world.client().await;
+    let created = |request| {
+        let mut client = client.clone();
+        let token = worker.token.clone();
+        async move {
+            client
+                .create_task(signed(request, &token))
+                .await
+                .map(|response| response.into_inner().task.unwrap())
+        }
+    };
+
+    // A new client gives both; surrounding spaces go.
+    let given = created(create("the long story", "  Fix the button ", "UBERPOP-42"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (given.title.as_str(), given.jira_id.as_str()),
+        ("Fix the button", "UBERPOP-42")
+    );
+    // An old client sends a description only: title and jira id are read from it, and the
+    // description stays as written.
+    let old = created(create("[uberpop-7] - Paint the beak", "", ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        (old.title.as_str(), old.jira_id.as_str()),
+        ("Paint the beak", "UBERPOP-7")
+    );
+    assert_eq!(old.description, "[uberpop-7] - Paint the beak");
+    let plain = created(create("Feed the popugs\nall of them", "", ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        (plain.title.as_str(), plain.jira_id.as_str()),
+        ("Feed the popugs", "")
+    );
+
+    // Bad titles and ids: INVALID_ARGUMENT naming the field and the rule.
+    for (request, field, rule) in [
+        (create("x", "[UBERPOP-1] Fix", ""), "title", "[` or `]"),
+        (create("x", " \t ", ""), "title", "empty"),
+        (create("x", &"t".repeat(201), ""), "title", "200"),
+        (create("x", "two\nlines", ""), "title", "one line"),
+        (create("x", "Fix", "uberpop-1"), "jira_id", "UBERPOP-42"),
+        (create("x", "Fix", "UBERPOP"), "jira_id", "UBERPOP-42"),
+        (
+            create("x", "Fix", &format!("A-{}", "1".repeat(70))),
+            "jira_id",
+            "64",
+        ),
+    ] {
+        let status = created(request.clone()).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{request:?}");
+        assert!(
+            status.message().starts_with(&format!("{field}: ")) && status.message().contains(rule),
+            "{request:?}: {}",
+            status.message()
+        );
+    }
+
+    // UpdateTaskDetails changes what it names; UpdateTaskDescription moves a derived title.
+    let details =
+        |task_id: &str, description: Option<&str>, title: Option<&str>, jira: Option<&str>| {
+            api::UpdateTaskDetailsRequest {
+                task_id: task_id.to_owned(),
+                description: description.map(str::to_owned),
+                title: title.map(str::to_owned),
+                jira_id: jira.map(str::to_owned),
+            }
+        };
+    let moved = client
+        .update_task_description(signed(
+            api::UpdateTaskDescriptionRequest {
+                task_id: old.task_id.clone(),
+                description: "[UBERPOP-8] Paint the beak blue".to_owned(),
+            },
+            &worker.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(
+        (moved.title.as_str(), moved.jira_id.as_str()),
+        ("Paint the beak blue", "UBERPOP-8")
+    );
+    let retitled = client
+        .update_task_details(signed(
+            details(&old.task_id, None, Some("Blue beak"), Some("")),
+            &worker.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(
+        (
+            retitled.title.as_str(),
+            retitled.jira_id.as_str(),
+            retitled.description.as_str()
+        ),
+        ("Blue beak", "", "[UBERPOP-8] Paint the beak blue")
+    );
+    let kept = client
+        .update_task_description(signed(
+            api::UpdateTaskDescriptionRequest {
+                task_id: old.task_id.clone(),
+                description: "[UBERPOP-9] Something else".to_owned(),
+            },
+            &worker.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(
+        (kept.title.as_str(), kept.jira_id.as_str()),
+        ("Blue beak", ""),
+        "a given title no longer follows the description"
+    );
+    for (request, field) in [
+        (details(&old.task_id, None, None, None), "description"),
+        (details(&old.task_id, None, Some("a ] b"), None), "title"),
+        (details(&old.task_id, None, None, Some("42")), "jira_id"),
+        (details(&old.task_id, Some(""), None, None), "description"),
+        (details("not-a-uuid", None, Some("ok"), None), "task_id"),
+    ] {
+        let status = client
+            .update_task_details(signed(request.clone(), &worker.token))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{request:?}");
+        assert!(
+            status.message().starts_with(&format!("{field}: ")),
+            "{request:?}: {}",
+            status.message()
+        );
+    }
+    let stranger = world.popug("stranger", Role::Worker).await;
+    let refused = client
+        .update_task_details(signed(
+            details(&given.task_id, None, Some("Mine now"), None),
+            &stranger.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    // The events are v2 and carry what the API answered, at their revisions.
+    let lifecycle = world
+        .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+        .await;
+    assert!(payloads::<v1::TaskAdded>(&lifecycle).is_empty());
+    let added: BTreeMap<String, v2::Assignment> = payloads::<v2::TaskAdded>(&lifecycle)
+        .into_iter()
+        .map(|added| (added.task_id, added.assignment.unwrap()))
+        .collect();
+    let first = &added[&given.task_id];
+    assert_eq!(
+        (
+            first.title.as_str(),
+            first.jira_id.as_str(),
+            first.details_revision
+        ),
+        ("Fix the button", "UBERPOP-42", 1)
+    );
+    assert_eq!(added[&old.task_id].jira_id, "UBERPOP-7");
+    let tasks = world
+        .settled_events(Service::Analytics, routing::TRACKER_TASKS)
+        .await;
+    let created: Vec<v2::TaskCreated> = payloads(&tasks);
+    assert_eq!(created.len(), 3);
+    assert!(payloads::<v1::TaskCreated>(&tasks).is_empty());
+    let updates: Vec<(u64, String, String)> = payloads::<v2::TaskDetailsUpdated>(&tasks)
+        .into_iter()
+        .filter(|update| update.task_id == old.task_id)
+        .map(|update| (update.revision, update.title, update.jira_id))
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            (2, "Paint the beak blue".to_owned(), "UBERPOP-8".to_owned()),
+            (3, "Blue beak".to_owned(), String::new()),
+            (4, "Blue beak".to_owned(), String::new()),
+        ]
+    );
+    assert!(payloads::<v1::TaskDescriptionUpdated>(&tasks).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_v1_events_the_tracker_publishes_descriptions_only_and_leaves_titles_unannounced() {
+    let world = World::start_with(TrackerConfig {
+        task_events_version: TaskEventsVersion::V1,
+        backfill_interval: Duration::from_millis(200),
+        ..TrackerConfig::default()
+    })
+    .await;
+    let worker = world.popug("worker", Role::Worker).await;
+    let mut client = world.client().await;
+    let task = client
+        .create_task(signed(
+            create("[UBERPOP-3] Fix it", "Fix it now", ""),
+            &worker.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(
+        task.title, "Fix it now",
+        "the API has titles whatever the events"
+    );
+    client
+        .update_task_details(signed(
+            api::UpdateTaskDetailsRequest {
+                task_id: task.task_id.clone(),
+                title: Some("Fix it today".to_owned()),
+                ..Default::default()
+            },
+            &worker.token,
+        ))
+        .await
+        .unwrap();
+
+    let lifecycle = world
+        .settled_events(Service::Accounting, routing::TRACKER_TASK_LIFECYCLE)
+        .await;
+    assert_eq!(payloads::<v1::TaskAdded>(&lifecycle).len(), 1);
+    assert!(payloads::<v2::TaskAdded>(&lifecycle).is_empty());
+    let tasks = world
+        .settled_events(Service::Analytics, routing::TRACKER_TASKS)
+        .await;
+    assert_eq!(payloads::<v1::TaskCreated>(&tasks).len(), 1);
+    let updates = payloads::<v1::TaskDescriptionUpdated>(&tasks);
+    assert_eq!(
+        updates
+            .iter()
+            .map(|update| (update.revision, update.description.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "[UBERPOP-3] Fix it")],
+        "a title change under v1 still moves the revision consumers see"
+    );
+    // No backfill runs under v1: nothing v2 was published, and the task waits to be announced.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        world
+            .events(Service::Analytics, routing::TRACKER_TASKS)
+            .await
+            .iter()
+            .all(|envelope| envelope.event_type.starts_with("ates.tracker.events.v1."))
+    );
+    assert_eq!(
+        world
+            .count(
+                "SELECT count(*) AS n FROM tasks \
+                 WHERE announced_revision IS DISTINCT FROM description_revision"
+            )
+            .await,
+        1
+    );
+}
+
+/// Rows as a tracker of the previous release wrote them: no title, no jira id.
+const LEGACY_ROWS: i64 = 2_345;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backfill_titles_old_tasks_in_batches_announces_each_once_and_keeps_every_description()
+{
+    let world = World::start_with(TrackerConfig {
+        backfill_batch_size: 500,
+        backfill_interval: Duration::from_millis(300),
+        ..TrackerConfig::default()
+    })
+    .await;
+    let mut conn = world.tracker_pool.get().await.unwrap();
+    // What the previous release's tables hold once the migration added the columns: every
+    // legacy form of description.
+    diesel::sql_query(format!(
+        "INSERT INTO tasks (public_id, description, status, assignee_id, creator_id, fee_cents, reward_cents, created_at) \
+         SELECT gen_random_uuid(), \
+                CASE n % 6 \
+                  WHEN 0 THEN '[UBERPOP-' || n || '] Fix the button ' || n \
+                  WHEN 1 THEN '[UBERPOP-' || n || '] - Fix the button ' || n \
+                  WHEN 2 THEN '[uberpop-' || n || ']: Fix the button ' || n \
+                  WHEN 3 THEN 'Fix the button ' || n || ' [UBERPOP-' || n || ']' \
+                  WHEN 4 THEN '[UBERPOP-' || n || ']' \
+                  ELSE 'Попуг ' || n || E'\\nsecond line' \
+                END, \
+                'open', gen_random_uuid(), gen_random_uuid(), 1000, 2000, now() \
+         FROM generate_series(1, {LEGACY_ROWS}) AS n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let unannounced = "SELECT count(*) AS n FROM tasks \
+                       WHERE announced_revision IS DISTINCT FROM description_revision";
+    let done = ates_testkit::eventually(Duration::from_secs(60), || async {
+        (world.count(unannounced).await == 0).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "the backfill did not finish");
+
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        description: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        title: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        jira_id: Option<String>,
+    }
+    let stored: Vec<Stored> =
+        diesel::sql_query("SELECT description, title, jira_id FROM tasks ORDER BY id")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(stored.len() as i64, LEGACY_ROWS);
+    let at = |n: usize| &stored[n - 1];
+    let pair = |row: &Stored| (row.jira_id.clone(), row.title.clone().unwrap());
+    let some = |text: &str| Some(text.to_owned());
+    assert_eq!(
+        pair(at(6)),
+        (some("UBERPOP-6"), "Fix the button 6".to_owned())
+    );
+    assert_eq!(
+        pair(at(7)),
+        (some("UBERPOP-7"), "Fix the button 7".to_owned())
+    );
+    assert_eq!(
+        pair(at(8)),
+        (some("UBERPOP-8"), "Fix the button 8".to_owned())
+    );
+    assert_eq!(
+        pair(at(9)),
+        (None, "Fix the button 9 (UBERPOP-9)".to_owned()),
+        "a key in the middle is text"
+    );
+    assert_eq!(pair(at(10)), (some("UBERPOP-10"), "UBERPOP-10".to_owned()));
+    assert_eq!(pair(at(11)), (None, "Попуг 11".to_owned()));
+    assert_eq!(
+        at(7).description,
+        "[UBERPOP-7] - Fix the button 7",
+        "kept as written"
+    );
+    assert!(stored.iter().all(|row| row.title.is_some()));
+
+    // Each task was announced once, to both consumers, with what was stored.
+    let world = &world;
+    let announced = |consumer| async move {
+        let tasks = world.settled_events(consumer, routing::TRACKER_TASKS).await;
+        payloads::<v2::TaskDetailsUpdated>(&tasks)
+    };
+    for consumer in [Service::Accounting, Service::Analytics] {
+        let updates = announced(consumer).await;
+        let by_task: BTreeMap<&str, &v2::TaskDetailsUpdated> = updates
+            .iter()
+            .map(|update| (update.task_id.as_str(), update))
+            .collect();
+        assert_eq!(updates.len() as i64, LEGACY_ROWS, "{consumer:?}");
+        assert_eq!(by_task.len() as i64, LEGACY_ROWS, "{consumer:?}: each once");
+        assert!(updates.iter().all(|update| update.revision == 1));
+        assert!(
+            updates
+                .iter()
+                .any(|update| update.title == "Fix the button 7" && update.jira_id == "UBERPOP-7")
+        );
+    }
+
+    // Running it again finds nothing: it is safe to run any number of times.
+    let backfill = Backfill::new(
+        world.tracker_pool.clone(),
+        Outbox::new(Service::Tracker),
+        100,
+    );
+    assert_eq!(backfill.batch().await.unwrap(), 0);
+
+    // A tracker of the previous release, still running during the upgrade, changes a
+    // description: the backfill reads the title again and announces it at the new revision.
+    diesel::sql_query(
+        "UPDATE tasks SET description = '[UBERPOP-77] Moved', \
+         description_revision = description_revision + 1 \
+         WHERE id = (SELECT min(id) FROM tasks)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let moved = ates_testkit::eventually(Duration::from_secs(30), || async {
+        let updates = announced(Service::Analytics).await;
+        updates.into_iter().find(|update| update.revision == 2)
+    })
+    .await
+    .expect("the changed row is announced again");
+    assert_eq!(
+        (
+            moved.title.as_str(),
+            moved.jira_id.as_str(),
+            moved.description.as_str()
+        ),
+        ("Moved", "UBERPOP-77", "[UBERPOP-77] Moved")
+    );
+}
