@@ -70,6 +70,11 @@ pub struct ConsumerConfig {
     pub max_attempts: u32,
     /// Wait before a failed message goes back to the queue, times its delivery count.
     pub retry_delay: Duration,
+    /// Event types set aside unread, with a reason that says so (`CONSUMER_PARK_EVENT_TYPES`):
+    /// an operator's brake for a schema version that turns out wrong, and what a consumer of a
+    /// release that does not read a version yet does. Replaying them once the setting is lifted
+    /// applies each once.
+    pub parked_event_types: Vec<String>,
     /// Test only: after the first committed batch, stop without acking it.
     #[cfg(feature = "fault-injection")]
     pub crash_after_first_commit: bool,
@@ -83,6 +88,7 @@ impl Default for ConsumerConfig {
             sessions: 3,
             max_attempts: 5,
             retry_delay: Duration::from_millis(200),
+            parked_event_types: Vec::new(),
             #[cfg(feature = "fault-injection")]
             crash_after_first_commit: false,
         }
@@ -277,7 +283,13 @@ impl Consumer {
             .iter()
             .map(|delivery| {
                 let raw = RawEvent::parse(&delivery.data)?;
-                if self.handler.reads(&raw.event_type) {
+                if self.config.parked_event_types.contains(&raw.event_type) {
+                    Err(format!(
+                        "`{}` is parked unread on queue {queue} by CONSUMER_PARK_EVENT_TYPES; \
+                         replay it once the setting is lifted",
+                        raw.event_type
+                    ))
+                } else if self.handler.reads(&raw.event_type) {
                     Ok(raw)
                 } else {
                     Err(format!(

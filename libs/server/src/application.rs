@@ -184,7 +184,10 @@ impl Application {
                             &pool,
                             &amqp,
                             &outbox,
-                            consumer_config.clone().unwrap_or_default(),
+                            ConsumerConfig {
+                                parked_event_types: config.parked_event_types.clone(),
+                                ..consumer_config.clone().unwrap_or_default()
+                            },
                         )
                     })
                     .collect(),

@@ -97,8 +97,37 @@ pub struct ServiceConfig {
     /// `WEB_ALLOWED_ORIGINS`: the browser origins (`scheme://host[:port]`, comma-separated)
     /// whose pages may call the gRPC-web services; default: the local web app the BFF serves.
     pub web_allowed_origins: Vec<String>,
+    /// `CONSUMER_PARK_EVENT_TYPES`: event types (full names, comma-separated) this service's
+    /// consumers set aside unread into their dead-letter queues, with a reason naming the
+    /// setting; each must be one the routing table sends the service. Empty by default. Lifting
+    /// it and replaying (`ates-dead-letters replay`) applies each event once.
+    pub parked_event_types: Vec<String>,
     /// `ATES_PROFILE=production`: no local defaults for infrastructure and secrets.
     pub production: bool,
+}
+
+/// `CONSUMER_PARK_EVENT_TYPES` from `raw`, each an event type routed to `service`.
+fn parked_event_types(service: Service, raw: &str) -> Result<Vec<String>, ConfigError> {
+    const KEY: &str = "CONSUMER_PARK_EVENT_TYPES";
+    raw.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            let routed = ates_contracts::routing::route_of(name)
+                .is_some_and(|route| route.consumers.contains(&service));
+            if routed {
+                Ok(name.to_owned())
+            } else {
+                Err(ConfigError::Invalid {
+                    key: KEY,
+                    reason: format!(
+                        "`{name}` is not an event type the routing table sends {}",
+                        service.binary_name()
+                    ),
+                })
+            }
+        })
+        .collect()
 }
 
 /// The default gRPC port of each service.
@@ -190,6 +219,10 @@ impl ServiceConfig {
                     ),
                 )?)?
             },
+            parked_event_types: parked_event_types(
+                service,
+                &env_or::<String>("CONSUMER_PARK_EVENT_TYPES", "")?,
+            )?,
             production,
         })
     }
@@ -269,6 +302,35 @@ mod tests {
         ] {
             let error = origins(bad).unwrap_err().to_string();
             assert!(error.contains("WEB_ALLOWED_ORIGINS"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn parked_event_types_are_routed_to_the_service_or_refused_naming_the_setting() {
+        assert_eq!(
+            parked_event_types(
+                Service::Accounting,
+                " ates.tracker.events.v2.TaskAdded,ates.tracker.events.v2.TasksReassigned ,"
+            )
+            .unwrap(),
+            vec![
+                "ates.tracker.events.v2.TaskAdded",
+                "ates.tracker.events.v2.TasksReassigned"
+            ]
+        );
+        assert!(parked_event_types(Service::Accounting, "").unwrap().is_empty());
+        for bad in [
+            "ates.tracker.events.v2.TaskCreated", // analytics', not accounting's
+            "ates.tracker.events.v3.TaskAdded",
+            "TaskAdded",
+        ] {
+            let error = parked_event_types(Service::Accounting, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("CONSUMER_PARK_EVENT_TYPES") && error.contains(bad),
+                "{bad}: {error}"
+            );
         }
     }
 }

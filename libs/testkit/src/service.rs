@@ -27,6 +27,7 @@ pub fn service_config(database_url: &str, broker: &TestBroker, auth_url: &str) -
         inbox_retention: Duration::from_secs(30 * 24 * 60 * 60),
         housekeeping_interval: Duration::from_secs(1),
         web_allowed_origins: vec!["http://127.0.0.1:50055".to_owned()],
+        parked_event_types: Vec::new(),
         production: false,
     }
 }

@@ -72,10 +72,16 @@ impl Books {
     }
 }
 
+/// An audit-log line as a statement shows it: task, kind, amount, description, title, jira id.
+type StatementLine = (String, accounting::EntryKind, i64, String, String, String);
+
 /// A task as the test saw it.
 #[derive(Debug, Clone)]
 struct KnownTask {
     description: String,
+    /// Title and jira id as the tracker answered.
+    title: String,
+    jira_id: String,
     fee_cents: i64,
     reward_cents: i64,
     assignee: String,
@@ -238,14 +244,29 @@ impl Day {
         self.steps
     }
 
-    async fn create_task(&mut self, creator: &str, description: &str) -> Result<(), Status> {
+    /// Creates a task the way the step's client would: every third one by a client that gives
+    /// a title and a jira id, the others by clients written before titles existed, half of them
+    /// with a `[POP-n]` prefix in the description.
+    async fn create_task(&mut self, creator: &str, text: &str) -> Result<(), Status> {
         let key = request_id();
+        let step = self.steps;
+        let (description, title, jira_id) = match step % 3 {
+            0 => (
+                format!("{text}, in detail"),
+                text.to_owned(),
+                format!("POP-{step}"),
+            ),
+            1 => (format!("[POP-{step}] - {text}"), String::new(), String::new()),
+            _ => (text.to_owned(), String::new(), String::new()),
+        };
         let task = persist(|| {
             let mut client = self.tracker.clone();
             let request = signed(
                 tracker::CreateTaskRequest {
-                    description: description.to_owned(),
+                    description: description.clone(),
                     request_id: key.clone(),
+                    title: title.clone(),
+                    jira_id: jira_id.clone(),
                 },
                 creator,
             );
@@ -266,6 +287,8 @@ impl Day {
             task.task_id,
             KnownTask {
                 description: task.description,
+                title: task.title,
+                jira_id: task.jira_id,
                 fee_cents: task.fee_cents,
                 reward_cents: task.reward_cents,
                 assignee: task.assignee_id,
@@ -426,7 +449,10 @@ impl Day {
                 .task
                 .unwrap();
                 assert_eq!(updated.description, description, "seed {seed}");
-                self.tasks.get_mut(&task_id).unwrap().description = description;
+                let known = self.tasks.get_mut(&task_id).unwrap();
+                known.description = description;
+                known.title = updated.title;
+                known.jira_id = updated.jira_id;
             }
             // A popug tries someone else's task or a done one, and is refused.
             _ => {
@@ -476,7 +502,7 @@ impl Day {
         &self,
         client: &AccountingServiceClient<Channel>,
         account: &str,
-    ) -> (i64, Vec<(String, accounting::EntryKind, i64, String)>) {
+    ) -> (i64, Vec<StatementLine>) {
         let mut lines = Vec::new();
         let mut page_token = String::new();
         loop {
@@ -503,6 +529,8 @@ impl Day {
                         .unwrap_or(accounting::EntryKind::Unspecified),
                     entry.amount_cents,
                     entry.task_description,
+                    entry.task_title,
+                    entry.task_jira_id,
                 )
             }));
             if statement.next_page_token.is_empty() {
@@ -592,8 +620,8 @@ impl Day {
         assert_eq!(balances.negative_balance_count, negative, "seed {seed}");
 
         // Each popug's statement, read by the popug a page at a time: the closing balance and
-        // every audit-log line (task, kind, amount, the task's newest description) equal the
-        // books. Descriptions travel on their own queue, so this is awaited too.
+        // every audit-log line (task, kind, amount, the task's newest description, title and
+        // jira id) equal the books. Descriptions travel on their own queue, so this is awaited too.
         let mut differences = Vec::new();
         let deadline = tokio::time::Instant::now() + within;
         loop {
@@ -605,18 +633,20 @@ impl Day {
                         "{account}: statement closes at {closing}, books say {balance}"
                     ));
                 }
-                let mut wanted: Vec<(String, accounting::EntryKind, i64, String)> =
-                    self.books.entries[account]
-                        .iter()
-                        .map(|(task, kind, amount)| {
-                            (
-                                task.clone(),
-                                *kind,
-                                *amount,
-                                self.tasks[task].description.clone(),
-                            )
-                        })
-                        .collect();
+                let mut wanted: Vec<StatementLine> = self.books.entries[account]
+                    .iter()
+                    .map(|(task, kind, amount)| {
+                        let known = &self.tasks[task];
+                        (
+                            task.clone(),
+                            *kind,
+                            *amount,
+                            known.description.clone(),
+                            known.title.clone(),
+                            known.jira_id.clone(),
+                        )
+                    })
+                    .collect();
                 wanted.sort();
                 if lines != wanted {
                     let missing: Vec<_> = wanted
@@ -693,9 +723,8 @@ impl Day {
                     .unwrap()
                     .date_naive()
                     .to_string(),
-                // The tracker publishes v1 task events (no title) until it moves to v2.
-                title: String::new(),
-                jira_id: String::new(),
+                title: task.title.clone(),
+                jira_id: task.jira_id.clone(),
             })
     }
 

@@ -184,10 +184,16 @@ async fn start(
 impl System {
     /// The system on the shared broker, under a fresh name prefix removed afterwards.
     pub async fn start() -> Self {
+        Self::start_configured(&[]).await
+    }
+
+    /// The system on the shared broker (see [`System::start`]) with `settings` for every
+    /// service.
+    pub async fn start_configured(settings: &[(&str, &str)]) -> Self {
         let mut broker = TestBroker::shared();
         let topology = ates_messaging::Topology::new(broker.prefix());
         broker.delete_on_drop(topology.all_queue_names(), topology.all_exchange_names());
-        Self::start_on(broker, &[]).await
+        Self::start_with(broker, &[], settings).await
     }
 
     /// The system on `broker`; `auth_settings` are extra environment variables for auth-svc.
@@ -403,6 +409,16 @@ impl System {
         })
         .await
         .expect("the tracker never assigned the task")
+    }
+}
+
+impl Process {
+    /// The number a counting query (`SELECT count(*) AS n ...`) answers on the process's own
+    /// database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let database = self.database.as_ref().expect("the process owns a database");
+        let pool = ates_storage::pool(database.url(), 1).unwrap();
+        ates_testkit::database::count(&pool, sql).await
     }
 }
 
