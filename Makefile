@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BUF := tools/node_modules/.bin/buf
 # Contract packages not served yet: they may still change freely. A package leaves this list (and
 # `make release-contracts` records it) when the service that serves it ships.
-UNRELEASED_PROTO := ates/bff ates/tracker/events/v2
+UNRELEASED_PROTO := ates/bff
 
 .PHONY: help up down test lint fmt build bench tools k8s-check release-contracts
 

@@ -94,7 +94,11 @@ async fn the_tracker_moves_from_v1_to_v2_events_mid_day_and_every_statement_stil
         for event_type in event_types {
             let count = applied(process, event_type).await;
             eprintln!("seed {seed}: {} applied {count} {event_type}", process.name);
-            assert!(count > 0, "seed {seed}: {} applied no {event_type}", process.name);
+            assert!(
+                count > 0,
+                "seed {seed}: {} applied no {event_type}",
+                process.name
+            );
         }
     }
 }
@@ -121,7 +125,11 @@ async fn dead_letters(system: &System, arguments: &[&str]) -> String {
     stdout
 }
 
-async fn statement(system: &System, account: &str, token: &str) -> accounting::GetStatementResponse {
+async fn statement(
+    system: &System,
+    account: &str,
+    token: &str,
+) -> accounting::GetStatementResponse {
     system
         .accounting()
         .await
@@ -139,7 +147,7 @@ async fn statement(system: &System, account: &str, token: &str) -> accounting::G
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_v2_event_a_consumer_does_not_read_is_parked_and_applied_once_when_replayed_after_its_upgrade()
-{
+ {
     let system = System::start().await;
     // Accounting as a release that does not read v2 yet behaves: it sets v2 aside.
     system

@@ -119,7 +119,7 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
             "analytics-svc",
             "ates.accounting.events.v1.AuditLogEntryCreated",
         ),
-        ("analytics-svc", "ates.tracker.events.v1.TaskCreated"),
+        ("analytics-svc", "ates.tracker.events.v2.TaskCreated"),
     ];
     let consumed_downstream = ates_testkit::eventually(Duration::from_secs(30), || {
         let spans = collector.spans();
@@ -188,7 +188,7 @@ async fn a_task_created_and_completed_is_one_trace_across_tracker_accounting_and
         .filter(|span| span.service == "accounting-svc" && span.name == "consume event")
         .collect();
     for event_type in [
-        "ates.tracker.events.v1.TaskAdded",
+        "ates.tracker.events.v2.TaskAdded",
         "ates.tracker.events.v1.TaskCompleted",
     ] {
         let span = consumed

@@ -318,7 +318,11 @@ mod tests {
                 "ates.tracker.events.v2.TasksReassigned"
             ]
         );
-        assert!(parked_event_types(Service::Accounting, "").unwrap().is_empty());
+        assert!(
+            parked_event_types(Service::Accounting, "")
+                .unwrap()
+                .is_empty()
+        );
         for bad in [
             "ates.tracker.events.v2.TaskCreated", // analytics', not accounting's
             "ates.tracker.events.v3.TaskAdded",

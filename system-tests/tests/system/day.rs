@@ -256,7 +256,11 @@ impl Day {
                 text.to_owned(),
                 format!("POP-{step}"),
             ),
-            1 => (format!("[POP-{step}] - {text}"), String::new(), String::new()),
+            1 => (
+                format!("[POP-{step}] - {text}"),
+                String::new(),
+                String::new(),
+            ),
             _ => (text.to_owned(), String::new(), String::new()),
         };
         let task = persist(|| {
