@@ -1,8 +1,7 @@
-//! aTES bff-svc: the accounting dashboard's API over gRPC and gRPC-web.
+//! aTES bff-svc: the accounting dashboard's API over gRPC and gRPC-web. It holds no data: each
+//! call is answered from accounting's, made with the caller's own token and trace.
 //!
-//! Not built yet: today it is the shared skeleton every aTES service has (the edge with health
-//! and reflection, readiness, graceful shutdown),
-//! in the shape every service has, with empty modules where there is nothing yet:
+//! In the shape every service has, with empty modules where there is nothing:
 //! - `app`: the service's spec and its wiring into the shared process.
 //! - `config`: its own settings.
 //! - `domain/`: pure rules (no I/O).

@@ -1,5 +1,5 @@
 //! The real bff-svc binary starts in production with only the settings its deployment gives it:
-//! it holds no data, so it needs neither a database nor a broker URL.
+//! it holds no data, so it needs neither a database nor a broker URL, only accounting's address.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,6 +17,7 @@ async fn in_production_the_bff_serves_without_database_or_broker_settings() {
         .env("ATES_PROFILE", "production")
         .env("GRPC_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("AUTH_URL", "http://127.0.0.1:1")
+        .env("ACCOUNTING_URL", "http://127.0.0.1:1")
         .env("WEB_ALLOWED_ORIGINS", "https://ates.example.com")
         .env("LOG_FORMAT", "text")
         .env("RUST_LOG", "warn");

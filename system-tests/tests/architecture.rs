@@ -336,7 +336,7 @@ async fn wiring_of(service: Service) -> Wiring {
         }
         Service::Bff => {
             let application = build(bff_svc::app::spec()).await;
-            bff_svc::app::wiring_with(&application, Default::default())
+            bff_svc::app::wiring_with(&application, bff_svc::config::BffConfig::local()).unwrap()
         }
         Service::Analytics => {
             let application = build(analytics_svc::app::spec()).await;

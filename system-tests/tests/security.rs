@@ -68,6 +68,10 @@ const ACCESS: &[(&str, Access)] = &[
         "/ates.tracker.v1.TrackerService/UpdateTaskDescription",
         Access::AnyRole,
     ),
+    (
+        "/ates.tracker.v1.TrackerService/UpdateTaskDetails",
+        Access::AnyRole,
+    ),
     ("/ates.tracker.v1.TrackerService/GetTask", Access::AnyRole),
     (
         "/ates.tracker.v1.TrackerService/ListMyTasks",

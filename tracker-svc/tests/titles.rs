@@ -62,6 +62,14 @@ async fn titles_and_jira_ids_are_given_or_read_from_old_descriptions_and_bad_one
         ("Paint the beak", "UBERPOP-7")
     );
     assert_eq!(old.description, "[uberpop-7] - Paint the beak");
+    // An old client that gives a jira id keeps it, whatever the description says.
+    let given_id = created(create("[UBERPOP-5] Oil the wheel", "", "UBERPOP-6"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (given_id.title.as_str(), given_id.jira_id.as_str()),
+        ("Oil the wheel", "UBERPOP-6")
+    );
     let plain = created(create("Feed the popugs\nall of them", "", ""))
         .await
         .unwrap();
@@ -157,7 +165,7 @@ async fn titles_and_jira_ids_are_given_or_read_from_old_descriptions_and_bad_one
         "a given title no longer follows the description"
     );
     for (request, field) in [
-        (details(&old.task_id, None, None, None), "description"),
+        (details(&old.task_id, None, None, None), "request"),
         (details(&old.task_id, None, Some("a ] b"), None), "title"),
         (details(&old.task_id, None, None, Some("42")), "jira_id"),
         (details(&old.task_id, Some(""), None, None), "description"),
@@ -207,7 +215,12 @@ async fn titles_and_jira_ids_are_given_or_read_from_old_descriptions_and_bad_one
         .settled_events(Service::Analytics, routing::TRACKER_TASKS)
         .await;
     let created: Vec<v2::TaskCreated> = payloads(&tasks);
-    assert_eq!(created.len(), 3);
+    assert_eq!(created.len(), 4);
+    assert!(
+        created
+            .iter()
+            .any(|task| task.task_id == given_id.task_id && task.jira_id == "UBERPOP-6")
+    );
     assert!(payloads::<v1::TaskCreated>(&tasks).is_empty());
     let updates: Vec<(u64, String, String)> = payloads::<v2::TaskDetailsUpdated>(&tasks)
         .into_iter()
@@ -305,9 +318,9 @@ const LEGACY_ROWS: i64 = 2_345;
 #[tokio::test(flavor = "multi_thread")]
 async fn the_backfill_titles_old_tasks_in_batches_announces_each_once_and_keeps_every_description()
 {
+    // Under v1 the tracker runs no backfill of its own: the test runs the batches itself.
     let world = World::start_with(TrackerConfig {
-        backfill_batch_size: 500,
-        backfill_interval: Duration::from_millis(300),
+        task_events_version: TaskEventsVersion::V1,
         ..TrackerConfig::default()
     })
     .await;
@@ -331,13 +344,33 @@ async fn the_backfill_titles_old_tasks_in_batches_announces_each_once_and_keeps_
     .execute(&mut conn)
     .await
     .unwrap();
-    let unannounced = "SELECT count(*) AS n FROM tasks \
-                       WHERE announced_revision IS DISTINCT FROM description_revision";
-    let done = ates_testkit::eventually(Duration::from_secs(60), || async {
-        (world.count(unannounced).await == 0).then_some(())
-    })
-    .await;
-    assert!(done.is_some(), "the backfill did not finish");
+    let backfill = Backfill::new(
+        world.tracker_pool.clone(),
+        Outbox::new(Service::Tracker),
+        500,
+    );
+    let mut batches = Vec::new();
+    loop {
+        let done = backfill.batch().await.unwrap();
+        batches.push(done);
+        if done == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        batches,
+        [500, 500, 500, 500, 345, 0],
+        "batches of 500, then nothing"
+    );
+    assert_eq!(
+        world
+            .count(
+                "SELECT count(*) AS n FROM tasks \
+                 WHERE announced_revision IS DISTINCT FROM description_revision"
+            )
+            .await,
+        0
+    );
 
     #[derive(diesel::QueryableByName, Debug)]
     struct Stored {
@@ -405,16 +438,8 @@ async fn the_backfill_titles_old_tasks_in_batches_announces_each_once_and_keeps_
         );
     }
 
-    // Running it again finds nothing: it is safe to run any number of times.
-    let backfill = Backfill::new(
-        world.tracker_pool.clone(),
-        Outbox::new(Service::Tracker),
-        100,
-    );
-    assert_eq!(backfill.batch().await.unwrap(), 0);
-
     // A tracker of the previous release, still running during the upgrade, changes a
-    // description: the backfill reads the title again and announces it at the new revision.
+    // description: the next round reads the title again and announces it at the new revision.
     diesel::sql_query(
         "UPDATE tasks SET description = '[UBERPOP-77] Moved', \
          description_revision = description_revision + 1 \
@@ -423,18 +448,61 @@ async fn the_backfill_titles_old_tasks_in_batches_announces_each_once_and_keeps_
     .execute(&mut conn)
     .await
     .unwrap();
-    let moved = ates_testkit::eventually(Duration::from_secs(30), || async {
-        let updates = announced(Service::Analytics).await;
-        updates.into_iter().find(|update| update.revision == 2)
-    })
-    .await
-    .expect("the changed row is announced again");
+    assert_eq!(backfill.batch().await.unwrap(), 1);
+    assert_eq!(backfill.batch().await.unwrap(), 0);
+    let moved: Vec<v2::TaskDetailsUpdated> = announced(Service::Analytics)
+        .await
+        .into_iter()
+        .filter(|update| update.revision == 2)
+        .collect();
+    assert_eq!(moved.len(), 1);
     assert_eq!(
         (
-            moved.title.as_str(),
-            moved.jira_id.as_str(),
-            moved.description.as_str()
+            moved[0].title.as_str(),
+            moved[0].jira_id.as_str(),
+            moved[0].description.as_str()
         ),
         ("Moved", "UBERPOP-77", "[UBERPOP-77] Moved")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backfill_worker_runs_by_itself_under_v2_and_picks_up_rows_written_later() {
+    let world = World::start_with(TrackerConfig {
+        backfill_interval: Duration::from_millis(200),
+        ..TrackerConfig::default()
+    })
+    .await;
+    let mut conn = world.tracker_pool.get().await.unwrap();
+    // Written after the worker's first round, as a tracker of the previous release would.
+    diesel::sql_query(
+        "INSERT INTO tasks (public_id, description, status, assignee_id, creator_id, fee_cents, reward_cents, created_at) \
+         SELECT gen_random_uuid(), '[POP-' || n || '] late ' || n, 'open', gen_random_uuid(), gen_random_uuid(), 1000, 2000, now() \
+         FROM generate_series(1, 30) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let done = ates_testkit::eventually(Duration::from_secs(30), || async {
+        (world
+            .count(
+                "SELECT count(*) AS n FROM tasks \
+                 WHERE announced_revision IS DISTINCT FROM description_revision OR title IS NULL",
+            )
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "the worker did not announce the late rows");
+    let tasks = world
+        .settled_events(Service::Analytics, routing::TRACKER_TASKS)
+        .await;
+    let updates = payloads::<v2::TaskDetailsUpdated>(&tasks);
+    assert_eq!(updates.len(), 30);
+    assert!(
+        updates
+            .iter()
+            .all(|update| update.jira_id.starts_with("POP-") && update.title.starts_with("late "))
     );
 }

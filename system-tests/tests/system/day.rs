@@ -79,9 +79,11 @@ type StatementLine = (String, accounting::EntryKind, i64, String, String, String
 #[derive(Debug, Clone)]
 struct KnownTask {
     description: String,
-    /// Title and jira id as the tracker answered.
+    /// Title and jira id as the rules say (checked against the tracker's answers).
     title: String,
     jira_id: String,
+    /// A client gave the title: it no longer follows the description.
+    title_given: bool,
     fee_cents: i64,
     reward_cents: i64,
     assignee: String,
@@ -250,18 +252,29 @@ impl Day {
     async fn create_task(&mut self, creator: &str, text: &str) -> Result<(), Status> {
         let key = request_id();
         let step = self.steps;
-        let (description, title, jira_id) = match step % 3 {
+        // (description, title, jira id sent; title and jira id the rules give).
+        let (description, title, jira_id, expected_title, expected_jira_id) = match step % 3 {
             0 => (
                 format!("{text}, in detail"),
                 text.to_owned(),
                 format!("POP-{step}"),
+                text.to_owned(),
+                format!("POP-{step}"),
             ),
             1 => (
-                format!("[POP-{step}] - {text}"),
+                format!("[pop-{step}] - {text}"),
                 String::new(),
+                String::new(),
+                text.to_owned(),
+                format!("POP-{step}"),
+            ),
+            _ => (
+                text.to_owned(),
+                String::new(),
+                String::new(),
+                text.to_owned(),
                 String::new(),
             ),
-            _ => (text.to_owned(), String::new(), String::new()),
         };
         let task = persist(|| {
             let mut client = self.tracker.clone();
@@ -285,14 +298,21 @@ impl Day {
             "seed {}: assigned to a manager or admin",
             self.seed
         );
+        assert_eq!(
+            (&task.description, &task.title, &task.jira_id),
+            (&description, &expected_title, &expected_jira_id),
+            "seed {}: the tracker's details differ from the rules",
+            self.seed
+        );
         self.books
             .charge(&task.assignee_id, &task.task_id, task.fee_cents);
         self.tasks.insert(
             task.task_id,
             KnownTask {
                 description: task.description,
-                title: task.title,
-                jira_id: task.jira_id,
+                title: expected_title,
+                jira_id: expected_jira_id,
+                title_given: !title.is_empty(),
                 fee_cents: task.fee_cents,
                 reward_cents: task.reward_cents,
                 assignee: task.assignee_id,
@@ -435,28 +455,56 @@ impl Day {
             10 => {
                 let index = self.rng.random_range(0..self.tasks.len());
                 let task_id = self.tasks.keys().nth(index).unwrap().clone();
-                let description = format!("task revised at step {step}");
-                let updated = persist(|| {
-                    let mut client = self.tracker.clone();
-                    let request = signed(
-                        tracker::UpdateTaskDescriptionRequest {
-                            task_id: task_id.clone(),
-                            description: description.clone(),
-                        },
-                        &self.manager,
-                    );
-                    async move { client.update_task_description(request).await }
-                })
-                .await
+                let mut expected = self.tasks[&task_id].clone();
+                let updated = if step % 2 == 0 {
+                    // An old client rewrites the description: a title no client gave follows it.
+                    let description = format!("task revised at step {step}");
+                    expected.description.clone_from(&description);
+                    if !expected.title_given {
+                        expected.title.clone_from(&description);
+                    }
+                    persist(|| {
+                        let mut client = self.tracker.clone();
+                        let request = signed(
+                            tracker::UpdateTaskDescriptionRequest {
+                                task_id: task_id.clone(),
+                                description: description.clone(),
+                            },
+                            &self.manager,
+                        );
+                        async move { client.update_task_description(request).await }
+                    })
+                    .await
+                    .map(|answer| answer.into_inner().task)
+                } else {
+                    // A new client gives the task a title and a jira id of its own.
+                    expected.title = format!("retitled at step {step}");
+                    expected.jira_id = format!("POP-{step}");
+                    expected.title_given = true;
+                    persist(|| {
+                        let mut client = self.tracker.clone();
+                        let request = signed(
+                            tracker::UpdateTaskDetailsRequest {
+                                task_id: task_id.clone(),
+                                title: Some(expected.title.clone()),
+                                jira_id: Some(expected.jira_id.clone()),
+                                description: None,
+                            },
+                            &self.manager,
+                        );
+                        async move { client.update_task_details(request).await }
+                    })
+                    .await
+                    .map(|answer| answer.into_inner().task)
+                }
                 .unwrap_or_else(|status| panic!("seed {seed}: {status:?}"))
-                .into_inner()
-                .task
                 .unwrap();
-                assert_eq!(updated.description, description, "seed {seed}");
-                let known = self.tasks.get_mut(&task_id).unwrap();
-                known.description = description;
-                known.title = updated.title;
-                known.jira_id = updated.jira_id;
+                assert_eq!(
+                    (&updated.description, &updated.title, &updated.jira_id),
+                    (&expected.description, &expected.title, &expected.jira_id),
+                    "seed {seed}: the tracker's details differ from the rules"
+                );
+                self.tasks.insert(task_id, expected);
             }
             // A popug tries someone else's task or a done one, and is refused.
             _ => {

@@ -19,6 +19,9 @@ ALTER TABLE tasks
     ADD COLUMN jira_id TEXT,
     -- The title was read from the description (no client gave one): it follows the description.
     ADD COLUMN title_derived BOOLEAN NOT NULL DEFAULT true,
+    -- Likewise the jira id: read from a leading `[UBERPOP-42]` of the description until a client
+    -- gives one (or gives a title, which comes with its own jira id or none).
+    ADD COLUMN jira_id_derived BOOLEAN NOT NULL DEFAULT true,
     -- The revision (`description_revision`, the revision of all of a task's details) at which
     -- the consumers were last sent the title and jira id, in a v2 event. Behind the revision, or
     -- NULL, for rows written before this release, by a tracker of the previous release (which

@@ -16,6 +16,8 @@ pub struct Details {
     /// The title was read from the description (no client gave one), so it follows the
     /// description's changes.
     pub title_derived: bool,
+    /// Likewise the jira id: no client gave one (nor a title, which comes with its own).
+    pub jira_id_derived: bool,
 }
 
 /// A change of details; `None` leaves a field as it is.
@@ -46,20 +48,22 @@ impl Details {
                 title: title.as_str().to_owned(),
                 jira_id: jira_id.map(|id| id.as_str().to_owned()),
                 title_derived: false,
+                jira_id_derived: false,
             },
             None => {
-                let mut details = Self::derived(description.as_str());
+                let mut details = Self::derived(description.as_str(), None);
                 if let Some(jira_id) = jira_id {
                     details.jira_id = Some(jira_id.as_str().to_owned());
+                    details.jira_id_derived = false;
                 }
                 details
             }
         }
     }
 
-    /// The details of a description written before titles existed: title and jira id read from
-    /// it.
-    pub fn derived(description: &str) -> Self {
+    /// The details of a description no client gave a title or jira id for: both read from it;
+    /// when it has no leading jira id, `jira_id` (the one it had) stays.
+    pub fn derived(description: &str, jira_id: Option<String>) -> Self {
         let legacy = split_legacy(description);
         Self {
             description: description.to_owned(),
@@ -71,25 +75,46 @@ impl Details {
             ),
             jira_id: legacy
                 .and_then(|legacy| legacy.jira_id)
-                .map(|id| id.as_str().to_owned()),
+                .map(|id| id.as_str().to_owned())
+                .or(jira_id),
             title_derived: true,
+            jira_id_derived: true,
         }
     }
 
-    /// These details after `change`. A derived title is read again from a new description,
-    /// unless the change sets the title; a jira id read from the new description replaces the
-    /// old one then, but none is ever removed except by setting it empty.
+    /// The details stored as `description`, `title`, `jira_id` and their flags, with what
+    /// follows the description read from it again.
+    pub fn stored(
+        description: &str,
+        title: Option<&str>,
+        jira_id: Option<&str>,
+        title_derived: bool,
+        jira_id_derived: bool,
+    ) -> Self {
+        let derived = Self::derived(description, jira_id.map(str::to_owned));
+        Self {
+            description: description.to_owned(),
+            title: match title {
+                Some(title) if !title_derived => title.to_owned(),
+                _ => derived.title,
+            },
+            jira_id: if jira_id_derived {
+                derived.jira_id
+            } else {
+                jira_id.map(str::to_owned)
+            },
+            title_derived: title_derived || title.is_none(),
+            jira_id_derived,
+        }
+    }
+
+    /// These details after `change`: what follows the description is read again from a new
+    /// one (a derived jira id is replaced by the new description's, never removed); what a
+    /// change sets no longer follows it.
     pub fn changed(&self, change: &DetailsChange) -> Self {
         let mut next = self.clone();
         if let Some(description) = &change.description {
             next.description = description.as_str().to_owned();
-            if self.title_derived && change.title.is_none() {
-                let derived = Self::derived(description.as_str());
-                next.title = derived.title;
-                if derived.jira_id.is_some() {
-                    next.jira_id = derived.jira_id;
-                }
-            }
         }
         if let Some(title) = &change.title {
             next.title = title.as_str().to_owned();
@@ -97,6 +122,14 @@ impl Details {
         }
         if let Some(jira_id) = &change.jira_id {
             next.jira_id = jira_id.as_ref().map(|id| id.as_str().to_owned());
+            next.jira_id_derived = false;
+        }
+        let derived = Self::derived(&next.description, next.jira_id.clone());
+        if next.title_derived {
+            next.title = derived.title;
+        }
+        if next.jira_id_derived {
+            next.jira_id = derived.jira_id;
         }
         next
     }
@@ -139,7 +172,66 @@ mod tests {
             details.jira_id, None,
             "a given title reads nothing from the text"
         );
-        assert!(!details.title_derived);
+        assert!(!details.title_derived && !details.jira_id_derived);
+    }
+
+    #[test]
+    fn a_jira_id_an_old_client_gives_wins_over_the_descriptions_and_stays() {
+        let details = Details::new(
+            &description("[UBERPOP-42] Fix the button"),
+            None,
+            Some(JiraId::parse("UBERPOP-7").unwrap()),
+        );
+        assert_eq!(details.title, "Fix the button");
+        assert_eq!(details.jira_id.as_deref(), Some("UBERPOP-7"));
+        let stored = Details::stored(
+            &details.description,
+            Some(&details.title),
+            details.jira_id.as_deref(),
+            details.title_derived,
+            details.jira_id_derived,
+        );
+        assert_eq!(stored, details, "reading it back gives what was written");
+        let moved = details.changed(&DetailsChange {
+            description: Some(description("[UBERPOP-9] Fix it all")),
+            ..DetailsChange::default()
+        });
+        assert_eq!(moved.title, "Fix it all");
+        assert_eq!(moved.jira_id.as_deref(), Some("UBERPOP-7"));
+        let cleared = moved.changed(&DetailsChange {
+            jira_id: Some(None),
+            ..DetailsChange::default()
+        });
+        assert_eq!(cleared.jira_id, None);
+        let again = Details::stored(
+            &cleared.description,
+            Some(&cleared.title),
+            None,
+            cleared.title_derived,
+            cleared.jira_id_derived,
+        );
+        assert_eq!(again.jira_id, None, "a removed jira id is not read back in");
+    }
+
+    #[test]
+    fn a_row_written_before_titles_reads_as_its_description_says() {
+        let legacy = Details::stored("[uberpop-5]: Paint it", None, None, true, true);
+        assert_eq!(
+            (legacy.title.as_str(), legacy.jira_id.as_deref()),
+            ("Paint it", Some("UBERPOP-5"))
+        );
+        // A previous release changed the description after the backfill stored a title.
+        let moved = Details::stored(
+            "Paint it red",
+            Some("Paint it"),
+            Some("UBERPOP-5"),
+            true,
+            true,
+        );
+        assert_eq!(
+            (moved.title.as_str(), moved.jira_id.as_deref()),
+            ("Paint it red", Some("UBERPOP-5"))
+        );
     }
 
     #[test]

@@ -351,6 +351,7 @@ mod tests {
             title: None,
             jira_id: None,
             title_derived: true,
+            jira_id_derived: true,
             announced_revision: None,
         }
     }
@@ -385,6 +386,7 @@ mod tests {
             title: Some("Given".to_owned()),
             jira_id: None,
             title_derived: false,
+            jira_id_derived: false,
             ..row(43)
         };
         let event = v2_details_updated(&stored);

@@ -134,7 +134,7 @@ impl TrackerService for TrackerApi {
         };
         if change.is_empty() {
             return Err(TrackerError::InvalidArgument {
-                field: "description",
+                field: "request",
                 reason: "set at least one of description, title and jira_id".to_owned(),
             }
             .into());

@@ -60,20 +60,12 @@ impl Backfill {
                 if rows.is_empty() {
                     return Ok::<_, TrackerError>(0);
                 }
-                let derived: Vec<(i64, Details)> = rows
-                    .iter()
-                    .filter_map(|row| backfilled(row).map(|details| (row.id, details)))
-                    .collect();
-                if !derived.is_empty() {
-                    let ids: Vec<i64> = derived.iter().map(|(id, _)| *id).collect();
-                    let titles: Vec<String> =
-                        derived.iter().map(|(_, d)| d.title.clone()).collect();
-                    let jira_ids: Vec<Option<String>> =
-                        derived.iter().map(|(_, d)| d.jira_id.clone()).collect();
-                    tasks::store_derived(conn, &ids, &titles, &jira_ids).await?;
-                }
+                let details: Vec<Details> = rows.iter().map(TaskRow::details).collect();
                 let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-                tasks::mark_announced(conn, &ids).await?;
+                let titles: Vec<String> = details.iter().map(|d| d.title.clone()).collect();
+                let jira_ids: Vec<Option<String>> =
+                    details.iter().map(|d| d.jira_id.clone()).collect();
+                tasks::store_announced(conn, &ids, &titles, &jira_ids).await?;
                 TaskEvents::details_announced(conn, events, &rows).await?;
                 Ok(rows.len())
             })
@@ -110,10 +102,4 @@ impl Backfill {
             }
         }
     }
-}
-
-/// The details the backfill stores for `row`: `None` when a client gave its title, else those
-/// [`TaskRow::details`] reads from its description.
-fn backfilled(row: &TaskRow) -> Option<Details> {
-    (row.title.is_none() || row.title_derived).then(|| row.details())
 }

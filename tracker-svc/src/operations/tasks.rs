@@ -135,6 +135,7 @@ impl Tasks {
                     title: &details.title,
                     jira_id: details.jira_id.as_deref(),
                     title_derived: details.title_derived,
+                    jira_id_derived: details.jira_id_derived,
                     announced_revision: self.events.announce_details().then_some(1),
                     status: TaskStatus::Open.as_str(),
                     assignee_id: assignee,

@@ -24,6 +24,7 @@ diesel::table! {
         title -> Nullable<Text>,
         jira_id -> Nullable<Text>,
         title_derived -> Bool,
+        jira_id_derived -> Bool,
         announced_revision -> Nullable<Int8>,
     }
 }

@@ -60,30 +60,24 @@ pub struct TaskRow {
     pub jira_id: Option<String>,
     /// The title was read from the description and follows it.
     pub title_derived: bool,
+    /// The jira id was read from the description and follows it.
+    pub jira_id_derived: bool,
     /// The revision whose title the consumers were last sent (in a v2 event).
     pub announced_revision: Option<i64>,
 }
 
 impl TaskRow {
-    /// The task's details. A title that follows the description is read from it here, so a row
-    /// not backfilled yet, or one whose description a tracker of the previous release changed,
-    /// reads as the backfill will store it; the jira id read from it, or else the row's.
+    /// The task's details. What follows the description is read from it here, so a row not
+    /// backfilled yet, or one whose description a tracker of the previous release changed,
+    /// reads as the backfill will store it.
     pub fn details(&self) -> Details {
-        match &self.title {
-            Some(title) if !self.title_derived => Details {
-                description: self.description.clone(),
-                title: title.clone(),
-                jira_id: self.jira_id.clone(),
-                title_derived: false,
-            },
-            _ => {
-                let mut details = Details::derived(&self.description);
-                if details.jira_id.is_none() {
-                    details.jira_id.clone_from(&self.jira_id);
-                }
-                details
-            }
-        }
+        Details::stored(
+            &self.description,
+            self.title.as_deref(),
+            self.jira_id.as_deref(),
+            self.title_derived,
+            self.jira_id_derived,
+        )
     }
 
     /// The revision of its details, as events carry it.
@@ -106,6 +100,8 @@ pub struct NewTask<'a> {
     pub jira_id: Option<&'a str>,
     /// The title was read from the description.
     pub title_derived: bool,
+    /// The jira id was read from the description.
+    pub jira_id_derived: bool,
     /// `Some(1)` when the creation's events carry the title (v2), else `None`.
     pub announced_revision: Option<i64>,
     /// Always `open` (the stored name of [`TaskStatus::Open`]).
@@ -234,31 +230,23 @@ pub async fn set_details(
     details: &Details,
     announced: bool,
 ) -> QueryResult<TaskRow> {
-    let row: TaskRow = diesel::update(tasks::table.find(id))
+    let announced_revision = diesel::dsl::case_when(
+        announced.into_sql::<diesel::sql_types::Bool>(),
+        (tasks::description_revision + 1).nullable(),
+    )
+    .otherwise(tasks::announced_revision);
+    diesel::update(tasks::table.find(id))
         .set((
             tasks::description.eq(&details.description),
             tasks::title.eq(&details.title),
             tasks::jira_id.eq(&details.jira_id),
             tasks::title_derived.eq(details.title_derived),
+            tasks::jira_id_derived.eq(details.jira_id_derived),
             tasks::description_revision.eq(tasks::description_revision + 1),
+            tasks::announced_revision.eq(announced_revision),
         ))
         .returning(TaskRow::as_returning())
         .get_result(conn)
-        .await?;
-    if announced {
-        mark_announced(conn, &[row.id]).await?;
-        return find(conn, row.public_id)
-            .await?
-            .ok_or(diesel::result::Error::NotFound);
-    }
-    Ok(row)
-}
-
-/// Records that the consumers have the current details of these rows.
-pub async fn mark_announced(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
-    diesel::update(tasks::table.filter(tasks::id.eq_any(ids)))
-        .set(tasks::announced_revision.eq(tasks::description_revision.nullable()))
-        .execute(conn)
         .await
 }
 
@@ -280,16 +268,17 @@ pub async fn lock_unannounced(
         .await
 }
 
-/// Stores the title and jira id the backfill read from each row's description (rows of
-/// `derived` whose title follows the description).
-pub async fn store_derived(
+/// Stores each row's title and jira id as the backfill read them ([`TaskRow::details`]), and
+/// that the consumers have been sent them at the row's current revision.
+pub async fn store_announced(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
     titles: &[String],
     jira_ids: &[Option<String>],
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "UPDATE tasks SET title = derived.title, jira_id = derived.jira_id, title_derived = true \
+        "UPDATE tasks SET title = derived.title, jira_id = derived.jira_id, \
+         announced_revision = tasks.description_revision \
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS derived (id, title, jira_id) \
          WHERE tasks.id = derived.id",
     )
