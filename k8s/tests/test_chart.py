@@ -249,6 +249,10 @@ def test_the_browser_facing_services_allow_exactly_the_page_origin(rendered):
         assert data["WEB_ALLOWED_ORIGINS"] == ",".join(origins), service
         assert data["ATES_PROFILE"] == "production"
         assert data["AUTH_URL"] == f"http://ates-auth:{values['services']['auth']['port']}"
+        # Each service it calls, by its Service's name and port.
+        for callee in values["services"][service]["calls"]:
+            port = values["services"][callee]["port"]
+            assert data[f"{callee.upper()}_URL"] == f"http://ates-{callee}:{port}", service
 
 
 def test_network_policies_admit_only_the_edge_and_callers_and_reach_only_what_is_called(rendered):

@@ -1,1 +1,1 @@
-//! Events bff consumes. None yet.
+//! Events bff consumes. None: it reads accounting over gRPC instead.

@@ -1,1 +1,1 @@
-//! bff's operations: each opens its transaction and records the events it causes. None yet.
+//! bff's operations. None: it changes nothing, it only reads accounting (see `grpc`).

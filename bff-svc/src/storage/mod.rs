@@ -1,1 +1,1 @@
-//! bff's tables, through diesel. None yet.
+//! bff's tables. None: the BFF holds no data (every answer is accounting's).

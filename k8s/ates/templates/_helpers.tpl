@@ -60,6 +60,10 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- /* Every service gets it: a service taking gRPC-web calls will not start without it in
 production, and the others ignore it. */}}
 WEB_ALLOWED_ORIGINS: {{ include "ates.webAllowedOrigins" $root | quote }}
+{{- /* Each service it calls, at `<NAME>_URL` (the BFF's ACCOUNTING_URL). */}}
+{{- range $callee := .svc.calls }}
+{{ upper $callee }}_URL: {{ printf "http://%s:%v" (include "ates.serviceName" (dict "root" $root "name" $callee)) (index $root.Values.services $callee).port | quote }}
+{{- end }}
 {{- range $key, $value := .svc.env }}
 {{ $key }}: {{ $value | quote }}
 {{- end }}

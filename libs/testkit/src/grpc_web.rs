@@ -14,7 +14,7 @@ pub struct GrpcWebAnswer {
     pub headers: http::HeaderMap,
     /// The gRPC status code (0 is OK), from the trailer frame or the headers.
     pub grpc_status: Option<i32>,
-    /// The gRPC status message.
+    /// The gRPC status message, percent-decoded (it travels percent-encoded).
     pub grpc_message: String,
     /// The response message, encoded.
     pub message: Option<Bytes>,
@@ -101,7 +101,7 @@ pub async fn grpc_web_call<M: prost::Message>(
         http_status: parts.status.as_u16(),
         headers: parts.headers,
         grpc_status,
-        grpc_message,
+        grpc_message: percent_decoded(&grpc_message),
         message,
     })
 }
@@ -122,4 +122,28 @@ pub async fn preflight(
         )
         .body(Full::new(Bytes::new()))?;
     http1(address, request).await
+}
+
+/// `grpc-message` as sent: UTF-8 with `%XX` escapes.
+fn percent_decoded(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| raw.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
