@@ -6,6 +6,13 @@
 #   docker push registry.example.com/ates/ates:0.1.0
 # and install the chart with image.repository=registry.example.com/ates/ates (the tag defaults
 # to the chart's appVersion).
+# The web app the BFF serves: clients generated from proto/, bundled.
+FROM node:20-bookworm AS web
+WORKDIR /src
+COPY proto proto
+COPY web web
+RUN cd web && npm ci --no-audit --no-fund && npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -19,6 +26,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # glibc and CA certificates, no shell, user 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/ /usr/local/bin/
+COPY --from=web /src/web/dist/ /usr/share/ates/web/
+# The BFF serves the web app from here.
+ENV BFF_WEB_ROOT=/usr/share/ates/web
 USER 65532:65532
 # No default service: the Deployment names the binary (e.g. /usr/local/bin/tracker-svc).
 ENTRYPOINT []

@@ -6,7 +6,7 @@ BUF := tools/node_modules/.bin/buf
 # `make release-contracts` records it) when the service that serves it ships.
 UNRELEASED_PROTO := ates/bff
 
-.PHONY: help up down test lint fmt build bench tools k8s-check release-contracts
+.PHONY: help up down test lint fmt build bench tools k8s-check release-contracts web
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breakin
 
 release-contracts: tools ## Record proto/ as the released contracts that `make lint` checks breaking changes against.
 	cd proto && ../$(BUF) build -o released/contracts.binpb
+
+web: ## Build the web app (web/dist) when its sources changed.
+	@bash scripts/web.sh
 
 fmt: ## Format the Rust code.
 	cargo fmt --all

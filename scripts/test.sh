@@ -14,9 +14,14 @@ if bash scripts/infra.sh test-broker; then
 else
   warn "could not start a fresh RabbitMQ for the tests; they use $ATES_TEST_AMQP_URL"
 fi
-# The system tests start the real service binaries and call one with buf curl.
+# The system tests start the real service binaries and call one with buf curl; the web test
+# drives the built app in Debian's Chromium.
 cargo build --bins
 make --no-print-directory tools
+ensure_packages chromium
+bash scripts/web.sh
+say "the web app's unit tests"
+npm test --prefix web --silent
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

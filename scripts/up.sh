@@ -74,6 +74,7 @@ else
   echo $! >"$ATES_LOCAL/pids/maildev.pid"
 fi
 
+bash scripts/web.sh
 say "building the services ($PROFILE)"
 if [[ $PROFILE == release ]]; then cargo build --release --bins; else cargo build --bins; fi
 bin="$ATES_ROOT/target/$PROFILE"
@@ -124,7 +125,7 @@ done
 
 cat <<TEXT
 
-aTES is up.
+aTES is up. Open the dashboards: http://127.0.0.1:50055
 
   service         gRPC endpoint            log
   auth-svc        127.0.0.1:50051          .local/logs/auth.log

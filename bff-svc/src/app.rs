@@ -35,7 +35,10 @@ pub fn wiring(application: &Application) -> anyhow::Result<Wiring> {
 pub fn wiring_with(_application: &Application, config: BffConfig) -> anyhow::Result<Wiring> {
     let channel =
         ates_server::propagating_channel(&config.accounting_url, config.accounting_timeout)?;
-    let mut wiring = Wiring::default();
+    let mut wiring = Wiring {
+        http_routes: Some(crate::web::routes(&config.web)),
+        ..Wiring::default()
+    };
     wiring
         .routes
         .add_service(AccountingDashboardServiceServer::new(DashboardApi::new(

@@ -10,6 +10,7 @@
 //! - `grpc/`: its gRPC API and proto conversions.
 //! - `events/`: events consumed (`inbound`) and produced (`outbound`).
 //! - `error`: its errors and their one mapping to gRPC statuses.
+//! - `web`: the web app's files and the page's config, on the same port.
 
 pub mod app;
 pub mod config;
@@ -19,3 +20,4 @@ pub mod events;
 pub mod grpc;
 pub mod operations;
 pub mod storage;
+pub mod web;

@@ -36,6 +36,7 @@ async fn bff(auth: &Auth, accounting_url: String, timeout: Duration) -> RunningS
             BffConfig {
                 accounting_url,
                 accounting_timeout: timeout,
+                ..BffConfig::local()
             },
         )
     })
@@ -469,4 +470,57 @@ async fn only_the_configured_origins_may_call_the_bff_from_a_page() {
             "the page from {foreign} may not read the answer"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_gets_its_config_and_an_unbuilt_app_says_how_to_build_it() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+
+    let auth = Auth::start().await;
+    let missing = std::env::temp_dir().join(format!("ates-no-web-{}", Uuid::new_v4()));
+    let config = ates_testkit::service_config(
+        "postgres://unused.invalid/none",
+        &auth.broker,
+        &auth.endpoint(),
+    );
+    let web = bff_svc::config::WebConfig {
+        root: missing.clone(),
+        auth_url: "http://auth.example:1".to_owned(),
+        tracker_url: String::new(),
+        ..BffConfig::local().web
+    };
+    let bff = RunningService::start(bff_svc::app::spec(), config, move |application| {
+        bff_svc::app::wiring_with(
+            application,
+            BffConfig {
+                web,
+                ..BffConfig::local()
+            },
+        )
+    })
+    .await
+    .unwrap();
+    let get = |path: &str| {
+        http::Request::get(format!("http://{}{path}", bff.address()))
+            .header("host", bff.address().to_string())
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let config = ates_testkit::http1(bff.address(), get("/config.json"))
+        .await
+        .unwrap();
+    assert_eq!(config.status(), 200);
+    assert_eq!(config.headers()["content-type"], "application/json");
+    let addresses: serde_json::Value = serde_json::from_slice(config.body()).unwrap();
+    assert_eq!(addresses["auth"], "http://auth.example:1");
+    assert_eq!(addresses["tracker"], "", "empty: the page's own origin");
+    assert_eq!(addresses["bff"], "");
+    let page = ates_testkit::http1(bff.address(), get("/")).await.unwrap();
+    assert_eq!(page.status(), 503);
+    let text = String::from_utf8_lossy(page.body()).into_owned();
+    assert!(
+        text.contains("not built") && text.contains("make up"),
+        "{text}"
+    );
 }

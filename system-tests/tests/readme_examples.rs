@@ -26,6 +26,7 @@ const READMES: &[&str] = &[
     "payouts-svc/README.md",
     "bff-svc/README.md",
     "analytics-svc/README.md",
+    "web/README.md",
     "k8s/ates/README.md",
 ];
 
@@ -87,6 +88,14 @@ const VERDICTS: &[(&str, &str, Verdict)] = &[
         "analytics-svc/README.md",
         "grpc -H \"Authorization: Bearer $TOKEN\" -d '{\"wipe\": true}'",
         Verdict::Run(&["\"resyncId\""]),
+    ),
+    (
+        "web/README.md",
+        "npm ci --prefix web",
+        Verdict::NotHere(
+            "`make test` runs these two commands before the tests (scripts/web.sh), and building \
+             again here would replace web/dist under the browser test running beside this one",
+        ),
     ),
     (
         "k8s/ates/README.md",

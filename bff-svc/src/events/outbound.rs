@@ -1,1 +1,1 @@
-//! Every event bff produces. None yet.
+//! Every event bff produces. None: it changes nothing.

@@ -140,6 +140,19 @@ pub async fn start_process(
     extra: &[(&str, &str)],
 ) -> Process {
     let port = ates_testkit::free_port();
+    start_process_on(port, name, database_url, database, broker, auth_url, extra).await
+}
+
+/// [`start_process`] on a given port (one chosen before, to name it in other settings).
+pub async fn start_process_on(
+    port: u16,
+    name: &'static str,
+    database_url: &str,
+    database: Option<TestDatabase>,
+    broker: &TestBroker,
+    auth_url: &str,
+    extra: &[(&str, &str)],
+) -> Process {
     let mut environment: Vec<(String, String)> = [
         ("GRPC_LISTEN_ADDR", format!("127.0.0.1:{port}")),
         ("DATABASE_URL", database_url.to_owned()),
