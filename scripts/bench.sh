@@ -16,3 +16,5 @@ say "payouts: the close of a day with 10,000 accounts owed money; its e-mails to
 cargo bench -p payouts-svc --bench close
 say "analytics: the dashboard's answers over 1,000,000 audit-log entries vs the health check; a wiped rebuild"
 cargo bench -p analytics-svc --bench answers
+say "bff: GetManagementDashboard through the BFF vs the same accounting calls made directly"
+cargo bench -p bff-svc --bench dashboard

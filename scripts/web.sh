@@ -10,9 +10,12 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   say "installing the web app's packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-newest_source=$(find src index.html build.mjs buf.gen.yaml package-lock.json ../proto/ates -type f \
-  -not -path 'src/gen/*' -newer dist/index.html 2>/dev/null | head -n 1 || true)
-if [[ ! -f dist/index.html || -n $newest_source ]]; then
+# Rebuilt when a source is newer than the last build, or a source was added or removed since.
+sources=$(find src index.html build.mjs buf.gen.yaml package.json package-lock.json tsconfig.json \
+  ../proto/buf.yaml ../proto/ates -type f -not -path 'src/gen/*' 2>/dev/null | sort)
+newest_source=$(find $sources -newer dist/index.html 2>/dev/null | head -n 1 || true)
+if [[ ! -f dist/index.html || -n $newest_source || $sources != "$(cat .build-sources 2>/dev/null)" ]]; then
   say "building the web app (web/dist)"
   npm run --silent build
+  printf "%s" "$sources" >.build-sources
 fi

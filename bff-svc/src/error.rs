@@ -6,14 +6,22 @@ use tonic::{Code, Status};
 ///
 /// A refusal (a bad field, an unknown account, a role that may not) is passed on with its status
 /// and message, which name accounting's field, the same as the BFF's. Accounting not reachable,
-/// not answering in time, or answering with something that is not gRPC is UNAVAILABLE, saying so.
+/// not answering in time, or answering with something that is not gRPC (UNKNOWN: a proxy's error
+/// page, a wrong `ACCOUNTING_URL`) is UNAVAILABLE for the caller; what exactly happened goes to
+/// the BFF's log, not to the browser. An INTERNAL of accounting stays INTERNAL.
 pub fn from_accounting(status: Status) -> Status {
     match status.code() {
         Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded | Code::Unknown => {
-            Status::unavailable(format!(
-                "accounting-svc is unavailable ({}); try again shortly",
-                status.message()
-            ))
+            tracing::warn!(
+                code = ?status.code(),
+                detail = status.message(),
+                "accounting-svc did not answer"
+            );
+            Status::unavailable("accounting-svc is unavailable; try again shortly")
+        }
+        Code::Internal => {
+            tracing::warn!(detail = status.message(), "accounting-svc failed a call");
+            Status::internal("internal error")
         }
         code => Status::new(code, status.message()),
     }

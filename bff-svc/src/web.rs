@@ -2,12 +2,14 @@
 //! app at `/` (any path that is not a file is the app, which routes in the page), and
 //! `/config.json`, which tells the page where each service it calls is.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::WebConfig;
@@ -35,26 +37,45 @@ pub fn routes(config: &WebConfig) -> Router {
             )
         }
     });
-    let index = config.root.join("index.html");
-    let router = Router::new().route("/config.json", config_route);
-    if index.is_file() {
-        router.fallback_service(ServeDir::new(&config.root).fallback(ServeFile::new(index)))
-    } else {
-        tracing::warn!(root = %config.root.display(), "the web app is not built: `/` answers 503");
-        let root: PathBuf = config.root.clone();
-        router.fallback(move || {
+    let root = config.root.clone();
+    Router::new()
+        .route("/config.json", config_route)
+        .fallback(move |request: Request<Body>| {
             let root = root.clone();
-            async move {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "The aTES web app is not built in {} (BFF_WEB_ROOT). `make up` builds it; \
-                         so does `npm ci --prefix web && npm run --prefix web build`.\n",
-                        root.display()
-                    ),
-                )
-                    .into_response()
-            }
+            async move { file(&root, request).await }
         })
+}
+
+/// A file of the app, the app itself for any other path (it routes in the page), or 503 saying
+/// how to build it. Checked on every request, so a build made while the BFF runs is served at
+/// once. The files are revalidated on every load (`no-cache`: their names carry no hash), so a
+/// deploy is seen at the next reload.
+async fn file(root: &Path, request: Request<Body>) -> Response {
+    let index = root.join("index.html");
+    if !index.is_file() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The aTES web app is not built in {} (BFF_WEB_ROOT). `make up` builds it; so \
+                 does `npm ci --prefix web && npm run --prefix web build`.\n",
+                root.display()
+            ),
+        )
+            .into_response();
     }
+    let served = ServeDir::new(root)
+        .fallback(ServeFile::new(index))
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(Body::new),
+        Err(error) => match error {},
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

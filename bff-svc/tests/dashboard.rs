@@ -63,6 +63,22 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// The tracker's `TaskAdded` of a new task assigned to `assignee` now: the fee is charged.
+async fn charge(ledger: &mut Ledger, assignee: Uuid, fee_cents: i64) -> Uuid {
+    let (task, now) = (Uuid::new_v4(), Utc::now());
+    ledger
+        .publish(
+            &tracker::TaskAdded {
+                task_id: task.to_string(),
+                assignment: Some(assignment(task, assignee, fee_cents, now)),
+                creator_id: Uuid::new_v4().to_string(),
+            },
+            now,
+        )
+        .await;
+    task
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_caller_gets_what_accounting_gives_their_own_token_over_grpc_and_grpc_web() {
     let mut ledger = Ledger::start().await;
@@ -76,18 +92,8 @@ async fn each_caller_gets_what_accounting_gives_their_own_token_over_grpc_and_gr
     let (other, other_token) = popug(&ledger.auth, "other", Role::Worker).await;
     let (_, accountant_token) = popug(&ledger.auth, "accountant", Role::Accountant).await;
     let admin_token = ledger.auth.admin_token().await;
+    let task = charge(&mut ledger, worker, 1_500).await;
     let now = Utc::now();
-    let task = Uuid::new_v4();
-    ledger
-        .publish(
-            &tracker::TaskAdded {
-                task_id: task.to_string(),
-                assignment: Some(assignment(task, worker, 1_500, now)),
-                creator_id: Uuid::new_v4().to_string(),
-            },
-            now,
-        )
-        .await;
     ledger
         .publish(
             &tracker::TaskCompleted {
@@ -99,17 +105,7 @@ async fn each_caller_gets_what_accounting_gives_their_own_token_over_grpc_and_gr
             now,
         )
         .await;
-    let other_task = Uuid::new_v4();
-    ledger
-        .publish(
-            &tracker::TaskAdded {
-                task_id: other_task.to_string(),
-                assignment: Some(assignment(other_task, other, 2_000, now)),
-                creator_id: Uuid::new_v4().to_string(),
-            },
-            now,
-        )
-        .await;
+    charge(&mut ledger, other, 2_000).await;
     ledger.settle().await;
     let mut dashboard = client(&bff).await;
 
@@ -285,19 +281,8 @@ async fn the_management_dashboard_is_accountings_figures_for_bookkeepers_only() 
     let (worker, worker_token) = popug(&ledger.auth, "worker", Role::Worker).await;
     let (_, manager_token) = popug(&ledger.auth, "manager", Role::Manager).await;
     let admin_token = ledger.auth.admin_token().await;
-    let now = Utc::now();
     for fee in [1_000, 1_700] {
-        let task = Uuid::new_v4();
-        ledger
-            .publish(
-                &tracker::TaskAdded {
-                    task_id: task.to_string(),
-                    assignment: Some(assignment(task, worker, fee, now)),
-                    creator_id: Uuid::new_v4().to_string(),
-                },
-                now,
-            )
-            .await;
+        charge(&mut ledger, worker, fee).await;
     }
     ledger.settle().await;
     let mut dashboard = client(&bff).await;

@@ -47,6 +47,11 @@ fn money(cents: i64) -> String {
     format!("{sign}${grouped}.{:02}", absolute % 100)
 }
 
+/// Cents as the charts plot them: dollars, as JavaScript prints a number (`5`, `-3`, `12.5`).
+fn chart_dollars(cents: i64) -> String {
+    format!("{}", cents as f64 / 100.0)
+}
+
 /// Runs one phase of the browser script; its report (the last line of its output).
 async fn browse(phase: &str, environment: &[(&str, String)]) -> serde_json::Value {
     let web = workspace().join("web");
@@ -145,21 +150,14 @@ async fn the_dashboards_in_a_real_browser_show_what_the_apis_say_and_refuse_what
         beaks.push(created.beak);
     }
     let (worker, worker_token) = system.sign_in(&beaks[0]).await;
-    // Tasks can be created once the tracker has heard of the worker.
-    let mut tracker_client = system.tracker().await;
-    ates_testkit::eventually(Duration::from_secs(30), || async {
-        let probe = tracker_client
-            .clone()
-            .list_my_tasks(signed(
-                tracker::ListMyTasksRequest::default(),
-                &worker_token,
-            ))
-            .await;
-        probe.ok()
+    // Tasks can be created once the tracker has heard of the worker (auth's event).
+    let known = format!("SELECT count(*) AS n FROM accounts WHERE public_id = '{worker}'");
+    let heard = ates_testkit::eventually(Duration::from_secs(30), || async {
+        (system.tracker.count(&known).await == 1).then_some(())
     })
-    .await
-    .unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    .await;
+    assert!(heard.is_some(), "the tracker never heard of the worker");
+    let mut tracker_client = system.tracker().await;
 
     let screenshots = workspace().join("target/web-screenshots");
     let environment = vec![
@@ -179,6 +177,10 @@ async fn the_dashboards_in_a_real_browser_show_what_the_apis_say_and_refuse_what
         serde_json::json!(["Tasks", "My account"])
     );
     assert_eq!(acted["workerAtAnalytics"], "Tasks");
+    assert_eq!(
+        acted["workerAnalyticsCalls"], 0,
+        "the page never asked analytics"
+    );
     assert!(
         acted["badTitle"].as_str().unwrap().starts_with("title: "),
         "{}",
@@ -284,6 +286,47 @@ async fn the_dashboards_in_a_real_browser_show_what_the_apis_say_and_refuse_what
     .await
     .expect("analytics saw the completion");
 
+    // What the charts must plot: accounting's earnings of the 30 days ending today, and
+    // analytics' most expensive task of each (read before the look phase's reshuffle).
+    let from = (chrono::NaiveDate::parse_from_str(&today.business_date, "%Y-%m-%d").unwrap()
+        - chrono::Duration::days(29))
+    .to_string();
+    let days = accounting_client
+        .get_management_earnings(signed(
+            accounting::GetManagementEarningsRequest {
+                from_date: from.clone(),
+                to_date: today.business_date.clone(),
+            },
+            &admin_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .days;
+    let bars: Vec<String> = days
+        .iter()
+        .map(|day| chart_dollars(day.earnings_cents))
+        .collect();
+    let management_bars = bars.join(",");
+    let series = analytics_client
+        .clone()
+        .get_most_expensive_task_series(signed(
+            analytics::GetMostExpensiveTaskSeriesRequest {
+                from_date: from,
+                to_date: today.business_date.clone(),
+            },
+            &admin_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .days;
+    let bars: Vec<String> = series
+        .iter()
+        .map(|day| chart_dollars(day.task.as_ref().map_or(0, |task| task.reward_cents)))
+        .collect();
+    let analytics_bars = bars.join(",");
+
     // Every dashboard, as the worker and the admin see them.
     let looked = browse("look", &environment).await;
     assert_eq!(
@@ -347,6 +390,20 @@ async fn the_dashboards_in_a_real_browser_show_what_the_apis_say_and_refuse_what
     assert_eq!(looked["managementEarnings"], money(today.earnings_cents));
     assert_eq!(looked["managementNegative"], negative.to_string());
     assert_eq!(looked["managementBars"], 1);
+    assert_eq!(looked["managementBarValues"], management_bars);
+    assert_eq!(looked["analyticsBarValues"], analytics_bars);
+    // The payouts screen offers the services' yesterday, and closing it works from the page.
+    let yesterday = (chrono::NaiveDate::parse_from_str(&today.business_date, "%Y-%m-%d").unwrap()
+        - chrono::Duration::days(1))
+    .to_string();
+    assert_eq!(looked["payoutsDate"], yesterday);
+    // Nobody earned anything that day here; the scheduled close may have been first.
+    let closed = looked["payoutsClosed"].as_str().unwrap();
+    assert!(
+        closed.contains("0 payouts") || closed.contains("already closed"),
+        "{closed}"
+    );
+
     assert_eq!(
         looked["analyticsEarnings"],
         money(summary.management_earnings_cents)

@@ -80,10 +80,20 @@ if (phase === "act") {
   await row.getByRole("button", { name: "Mark done" }).click();
   await page.getByRole("status").filter({ hasText: "Done:" }).waitFor();
   report.done = await page.getByRole("status").innerText();
-  // The worker cannot reach admin screens: the hash falls back to their own first screen.
+  // The worker cannot reach admin screens: asked for one, the page falls back to their first
+  // screen and never calls analytics.
+  const analyticsCalls = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/ates.analytics.v1.AnalyticsService/")) {
+      analyticsCalls.push(request.url());
+    }
+  });
+  await page.goto(`${url}/#/accounting`);
+  await page.getByRole("heading", { name: "My account", level: 2 }).waitFor();
   await page.goto(`${url}/#/analytics`);
   await page.getByRole("heading", { name: "Tasks", level: 2 }).waitFor();
   report.workerAtAnalytics = await page.getByRole("heading", { level: 2 }).innerText();
+  report.workerAnalyticsCalls = analyticsCalls.length;
   // A forged call from the page, with the worker's own token, is refused by analytics itself.
   report.forged = await page.evaluate(async (analytics) => {
     const token = sessionStorage.getItem("ates.token");
@@ -101,9 +111,10 @@ if (phase === "act") {
     const inBody = /grpc-status:\s*(\d+)/.exec(body)?.[1] ?? null;
     return { http: response.status, grpcStatus: response.headers.get("grpc-status") ?? inBody };
   }, process.env.ATES_ANALYTICS_URL);
-  // A token that no longer works sends the page back to sign-in, saying why.
+  // A token that stops working while a screen is open (it expired) sends the page back to
+  // sign-in at its next call, saying why.
   await page.evaluate(() => sessionStorage.setItem("ates.token", "expired.token.value"));
-  await page.reload();
+  await page.goto(`${url}/#/accounting`);
   await page.getByLabel("Beak").waitFor();
   report.expired = await page.getByRole("status").innerText();
   // A phone's width.
@@ -131,6 +142,7 @@ if (phase === "look") {
   report.managementEarnings = await admin.page.getByTestId("earnings-today").innerText();
   report.managementNegative = await admin.page.getByTestId("negative-count").innerText();
   report.managementBars = await admin.page.evaluate(() => document.querySelectorAll("canvas").length);
+  report.managementBarValues = await admin.page.locator("canvas").getAttribute("data-values");
   await shot(admin.page, "accounting-management");
   await open(admin.page, "analytics", () => admin.page.getByTestId("analytics-earnings").waitFor());
   await admin.page.getByTestId("most-day").getByText("Fix the button").waitFor();
@@ -138,9 +150,15 @@ if (phase === "look") {
   report.analyticsNegative = await admin.page.getByTestId("analytics-negative").innerText();
   report.analyticsMostToday = await admin.page.getByTestId("most-day").innerText();
   await admin.page.locator("canvas").waitFor();
+  report.analyticsBarValues = await admin.page.locator("canvas").getAttribute("data-values");
   await shot(admin.page, "analytics");
-  await open(admin.page, "payouts", () => admin.page.getByRole("heading", { name: "Payouts" }).waitFor());
+  await open(admin.page, "payouts", () => admin.page.getByLabel("Business date").waitFor());
   await admin.page.locator("p.empty, table").first().waitFor();
+  report.payoutsDate = await admin.page.getByLabel("Business date").inputValue();
+  await admin.page.getByRole("button", { name: "Close this day" }).click();
+  await admin.page.getByRole("button", { name: "Yes, close it" }).click();
+  await admin.page.getByRole("status").filter({ hasText: "closed" }).waitFor();
+  report.payoutsClosed = await admin.page.getByRole("status").innerText();
   await shot(admin.page, "payouts");
 
   // Last, as it moves money: the manager sees every task and reshuffles the open ones.

@@ -11,6 +11,8 @@ import {
   Tooltip,
 } from "chart.js";
 
+import { Code, ConnectError } from "@connectrpc/connect";
+
 import { clients, loadAddresses, problem, session, type Clients } from "./api";
 import { businessDate, dollars, money, shortDate, taskName } from "./format";
 import { SCREENS, managesTasks, roleName, screenFromHash, screensFor, type Screen } from "./nav";
@@ -48,8 +50,12 @@ function App() {
         if (session.get()) {
           try {
             setMe((await made.auth.whoAmI({})).account);
-          } catch {
-            signOut(EXPIRED);
+          } catch (failure) {
+            // An expired token has already signed the tab out (the clients' interceptor); any
+            // other failure keeps the token and says what went wrong.
+            if (ConnectError.from(failure).code !== Code.Unauthenticated) {
+              setNotice(`Cannot reach auth-svc: ${problem(failure)}`);
+            }
           }
         }
       })
@@ -190,9 +196,17 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [value, setValue] = useState<T>();
   const [error, setError] = useState<string>();
   const [round, setRound] = useState(0);
+  // New inputs drop the old answer (it was another question's); a reload keeps it on screen
+  // until the new one arrives.
+  const key = JSON.stringify(deps);
+  const asked = useRef(key);
   useEffect(() => {
     let current = true;
     setError(undefined);
+    if (asked.current !== key) {
+      asked.current = key;
+      setValue(undefined);
+    }
     load()
       .then((loaded) => current && setValue(loaded))
       .catch((failure) => current && setError(problem(failure)));
@@ -221,18 +235,25 @@ function TrackerScreen({ api, me }: { api: Clients; me: Account }) {
   );
   const [message, setMessage] = useState<string>();
   const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
   const reload = () => {
     mine.reload();
     all.reload();
   };
-  const act = async (work: () => Promise<string>) => {
+  /** Runs one change at a time (buttons are disabled meanwhile); true when it succeeded. */
+  const act = async (work: () => Promise<string>): Promise<boolean> => {
     setError(undefined);
     setMessage(undefined);
+    setBusy(true);
     try {
       setMessage(await work());
       reload();
+      return true;
     } catch (failure) {
       setError(problem(failure));
+      return false;
+    } finally {
+      setBusy(false);
     }
   };
   const open = (mine.value ?? []).filter((task) => task.status === TaskStatus.OPEN);
@@ -241,6 +262,7 @@ function TrackerScreen({ api, me }: { api: Clients; me: Account }) {
     <section>
       <h2>Tasks</h2>
       <CreateTask
+        busy={busy}
         onCreate={(request) =>
           act(async () => {
             const created = await api.tracker.createTask({
@@ -292,6 +314,7 @@ function TrackerScreen({ api, me }: { api: Clients; me: Account }) {
           <button
             type="button"
             class="primary"
+            disabled={busy}
             onClick={() =>
               act(async () => {
                 const reshuffle = await api.tracker.reassignOpenTasks({ requestId: crypto.randomUUID() });
@@ -316,18 +339,22 @@ function TrackerScreen({ api, me }: { api: Clients; me: Account }) {
 
 function CreateTask({
   onCreate,
+  busy,
 }: {
-  onCreate: (request: { title: string; jiraId: string; description: string }) => Promise<void>;
+  onCreate: (request: { title: string; jiraId: string; description: string }) => Promise<boolean>;
+  busy: boolean;
 }) {
   const [title, setTitle] = useState("");
   const [jiraId, setJiraId] = useState("");
   const [description, setDescription] = useState("");
   const submit = async (event: Event) => {
     event.preventDefault();
-    await onCreate({ title, jiraId, description });
-    setTitle("");
-    setJiraId("");
-    setDescription("");
+    // What was typed stays when the tracker refuses it, to be corrected.
+    if (await onCreate({ title, jiraId, description })) {
+      setTitle("");
+      setJiraId("");
+      setDescription("");
+    }
   };
   return (
     <form class="create" onSubmit={submit} aria-label="Create a task">
@@ -360,7 +387,7 @@ function CreateTask({
           onInput={(event) => setDescription(event.currentTarget.value)}
         />
       </div>
-      <button type="submit" class="primary">
+      <button type="submit" class="primary" disabled={busy}>
         Create task
       </button>
     </form>
@@ -462,6 +489,12 @@ function Statement({ statement, loading }: { statement?: GetStatementResponse; l
     <div class="statement">
       <dl class="figures">
         <div>
+          <dt>Account</dt>
+          <dd class="id" title={statement.accountId}>
+            {statement.accountId.slice(0, 8)}
+          </dd>
+        </div>
+        <div>
           <dt>Business date</dt>
           <dd>{businessDate(statement.businessDate)}</dd>
         </div>
@@ -476,6 +509,9 @@ function Statement({ statement, loading }: { statement?: GetStatementResponse; l
           </dd>
         </div>
       </dl>
+      {statement.nextPageToken && (
+        <p class="notice">Showing the first {statement.entries.length} entries of this date.</p>
+      )}
       {statement.entries.length === 0 ? (
         <p class="empty">No entries on this date.</p>
       ) : (
@@ -541,7 +577,7 @@ function Bars({ labels, values, label }: { labels: string[]; values: number[]; l
   }, [labels.join(","), values.join(","), label]);
   return (
     <div class="chart">
-      <canvas ref={canvas} role="img" aria-label={label} />
+      <canvas ref={canvas} role="img" aria-label={label} data-values={values.join(",")} />
     </div>
   );
 }
@@ -550,13 +586,13 @@ function ManagementScreen({ api }: { api: Clients }) {
   const dashboard = useLoad(async () => api.dashboard.getManagementDashboard({}), []);
   const [accountId, setAccountId] = useState("");
   const [date, setDate] = useState("");
-  const [asked, setAsked] = useState<{ accountId: string; date: string }>();
+  const [asked, setAsked] = useState<{ accountId: string; date: string; round: number }>();
   const statement = useLoad(
     async () =>
       asked
         ? (await api.dashboard.getAccountStatement({ accountId: asked.accountId, businessDate: asked.date })).statement
         : undefined,
-    [asked?.accountId, asked?.date],
+    [asked?.accountId, asked?.date, asked?.round],
   );
   return (
     <section>
@@ -569,7 +605,7 @@ function ManagementScreen({ api }: { api: Clients }) {
         class="create"
         onSubmit={(event) => {
           event.preventDefault();
-          setAsked({ accountId: accountId.trim(), date });
+          setAsked({ accountId: accountId.trim(), date, round: (asked?.round ?? 0) + 1 });
         }}
       >
         <div class="field">
@@ -704,21 +740,39 @@ const EMAIL: Record<number, string> = {
   [EmailStatus.FAILED]: "failed",
 };
 
+/** The business date before `isoDate`. */
+function dayBefore(isoDate: string): string {
+  return new Date(Date.parse(`${isoDate}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
+
 function PayoutsScreen({ api }: { api: Clients }) {
-  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-  const [date, setDate] = useState(yesterday);
-  const payouts = useLoad(async () => (await api.payouts.listPayouts({ businessDate: date, pageSize: 500 })).payouts, [date]);
+  // The services' business day, not the browser's: analytics says which date it is.
+  const today = useLoad(async () => (await api.analytics.getSummary({})).businessDate, []);
+  const [chosen, setChosen] = useState<string>();
+  const date = chosen ?? (today.value ? dayBefore(today.value) : undefined);
+  const payouts = useLoad(
+    async () => (date ? (await api.payouts.listPayouts({ businessDate: date, pageSize: 500 })).payouts : undefined),
+    [date],
+  );
+  const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState<string>();
   const [error, setError] = useState<string>();
   const close = async () => {
+    if (!date) {
+      return;
+    }
+    setConfirming(false);
     setMessage(undefined);
     setError(undefined);
     try {
       const closed = await api.payouts.closeBusinessDay({ businessDate: date });
+      const earlier = closed.alsoClosedDates.length
+        ? ` Earlier days closed with it: ${closed.alsoClosedDates.map(businessDate).join(", ")}.`
+        : "";
       setMessage(
         closed.alreadyClosed
           ? `${businessDate(date)} was already closed.`
-          : `Closed ${businessDate(date)}: ${closed.payouts.length} payout${closed.payouts.length === 1 ? "" : "s"}.`,
+          : `Closed ${businessDate(date)}: ${closed.payouts.length} payout${closed.payouts.length === 1 ? "" : "s"}.${earlier}`,
       );
       payouts.reload();
     } catch (failure) {
@@ -728,17 +782,30 @@ function PayoutsScreen({ api }: { api: Clients }) {
   return (
     <section>
       <h2>Payouts</h2>
-      <DatePicker label="Business date" value={date} onChange={setDate} />
-      <button type="button" class="primary" onClick={close}>
-        Close this day
-      </button>
+      <Problem error={today.error} />
+      {date && <DatePicker label="Business date" value={date} onChange={setChosen} />}
+      {confirming ? (
+        <p class="confirm" role="group" aria-label="Confirm the close">
+          Pay out every positive balance of {date ? businessDate(date) : ""}? This cannot be undone.{" "}
+          <button type="button" class="primary" onClick={close}>
+            Yes, close it
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </p>
+      ) : (
+        <button type="button" class="primary" disabled={!date} onClick={() => setConfirming(true)}>
+          Close this day
+        </button>
+      )}
       {message && (
         <p class="notice" role="status">
           {message}
         </p>
       )}
       <Problem error={error ?? payouts.error} />
-      <PayoutTable payouts={payouts.value} />
+      {date && <PayoutTable payouts={payouts.value} />}
     </section>
   );
 }
