@@ -39,7 +39,7 @@ fmt: ## Format the Rust code.
 build: ## Build every crate and binary.
 	cargo build --workspace --all-targets
 
-bench: ## Benchmarks: events through outbox, relay, broker and inbox vs a bare lapin loop.
+bench: ## Benchmarks of delivery and of each service, each next to its baseline (release, built once).
 	@bash scripts/bench.sh
 
 tools: $(BUF) ## Install the command-line tools (buf, the maildev mail catcher) into tools/node_modules.
