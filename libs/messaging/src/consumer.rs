@@ -321,6 +321,7 @@ impl Consumer {
             }
         };
 
+        ates_fault::fault_point("consumer.after_commit");
         #[cfg(feature = "fault-injection")]
         if self.config.crash_after_first_commit {
             tracing::warn!(queue = %queue, "fault injection: consumer dies after commit, before ack");

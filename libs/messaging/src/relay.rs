@@ -219,6 +219,7 @@ impl Relay {
                         return Ok(0);
                     }
                     let outcomes = publish_all(channel, &prefix, &pending).await?;
+                    ates_fault::fault_point("relay.after_confirm");
                     let mut confirmed_ids = Vec::with_capacity(pending.len());
                     for (event, outcome) in pending.iter().zip(outcomes) {
                         match outcome {

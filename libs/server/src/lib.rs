@@ -18,7 +18,6 @@
 
 mod application;
 mod config;
-mod fault;
 pub mod input;
 pub mod paging;
 mod propagation;
@@ -33,7 +32,7 @@ pub use application::{Application, StartupTask};
 pub use config::{
     ConfigError, ServiceConfig, business_calendar, default_port, env_or, env_required, positive,
 };
-pub use fault::fault_point;
+pub use ates_fault::fault_point;
 pub use propagation::{
     CallerContext, CallerContextLayer, Propagate, PropagateLayer, propagating_channel,
 };

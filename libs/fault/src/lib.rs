@@ -1,0 +1,31 @@
+//! Named crash points for tests: a test sets `ATES_FAULT_POINT` to a point's name and the
+//! process dies there, as it would if it were killed at that instant. Compiled into debug builds
+//! (the ones tests run) only; in a release binary `fault_point` is empty.
+//!
+//! The points, each exercised by a system test (`system-tests/tests/crash_points.rs`,
+//! `system-tests/tests/payouts.rs`):
+//!
+//! | point | where the process dies |
+//! |---|---|
+//! | `consumer.after_commit` | a consumer's batch is committed (inbox and effects), not yet acked |
+//! | `relay.after_confirm` | the broker confirmed a relay batch; the outbox rows are not yet deleted |
+//! | `payouts.close.after_batch` | a close committed its first payouts, the rest not yet |
+//! | `payouts.email.after_accepted` | the mail server accepted a payout's e-mail; not yet recorded |
+
+/// Aborts the process when `ATES_FAULT_POINT` names `point` (debug builds only).
+pub fn fault_point(point: &str) {
+    #[cfg(debug_assertions)]
+    {
+        static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let armed = ARMED.get_or_init(|| std::env::var("ATES_FAULT_POINT").ok());
+        if armed.as_deref() == Some(point) {
+            tracing::error!(
+                fault.point = point,
+                "fault injection: the process dies here"
+            );
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
+}
