@@ -18,6 +18,8 @@ use ates_contracts::ates::analytics::v1::analytics_service_client::AnalyticsServ
 use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
+use ates_calendar::BusinessCalendar;
+use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tonic::transport::Channel;
@@ -41,16 +43,64 @@ pub fn seed(default: u64) -> u64 {
 /// One audit-log line as the test expects it: task, kind, signed amount.
 pub type Line = (String, accounting::EntryKind, i64);
 
-/// The test's books: cents and audit log per account, fees and rewards of the day.
+/// The test's books: each account's balance now; the audit log per account, the opening
+/// balances, fees and rewards of the open business date; and every date closed before it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Books {
     pub balances: BTreeMap<String, i64>,
     pub entries: BTreeMap<String, Vec<Line>>,
     pub fees_cents: i64,
     pub rewards_cents: i64,
+    /// Each account's balance when the open date began (absent: 0).
+    pub opening: BTreeMap<String, i64>,
+    /// The dates closed so far, oldest first.
+    pub closed: Vec<ClosedDate>,
+}
+
+/// A business date the books closed: what each statement of it shows, and what was paid.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClosedDate {
+    pub date: NaiveDate,
+    pub opening: BTreeMap<String, i64>,
+    pub entries: BTreeMap<String, Vec<Line>>,
+    pub closing: BTreeMap<String, i64>,
+    /// Each popug paid, and how much: its positive balance at the close.
+    pub payouts: BTreeMap<String, i64>,
+    pub fees_cents: i64,
+    pub rewards_cents: i64,
 }
 
 impl Books {
+    /// Closes the open date `date`: every positive balance is paid out (a payout entry of minus
+    /// the balance, dated `date`), negative ones carry over. Returns the payouts.
+    fn close(&mut self, date: NaiveDate) -> BTreeMap<String, i64> {
+        let payouts: BTreeMap<String, i64> = self
+            .balances
+            .iter()
+            .filter(|(_, cents)| **cents > 0)
+            .map(|(account, cents)| (account.clone(), *cents))
+            .collect();
+        for (account, amount) in &payouts {
+            self.entries.entry(account.clone()).or_default().push((
+                String::new(),
+                accounting::EntryKind::Payout,
+                -amount,
+            ));
+            self.balances.insert(account.clone(), 0);
+        }
+        self.closed.push(ClosedDate {
+            date,
+            opening: std::mem::take(&mut self.opening),
+            entries: std::mem::take(&mut self.entries),
+            closing: self.balances.clone(),
+            payouts: payouts.clone(),
+            fees_cents: std::mem::take(&mut self.fees_cents),
+            rewards_cents: std::mem::take(&mut self.rewards_cents),
+        });
+        self.opening = self.balances.clone();
+        payouts
+    }
+
     fn charge(&mut self, account: &str, task_id: &str, fee_cents: i64) {
         *self.balances.entry(account.to_owned()).or_default() -= fee_cents;
         self.entries.entry(account.to_owned()).or_default().push((
@@ -73,7 +123,44 @@ impl Books {
 }
 
 /// An audit-log line as a statement shows it: task, kind, amount, description, title, jira id.
-type StatementLine = (String, accounting::EntryKind, i64, String, String, String);
+pub type StatementLine = (String, accounting::EntryKind, i64, String, String, String);
+
+/// A statement as the test compares it: date, opening and closing balance, sorted lines.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub business_date: String,
+    pub opening: i64,
+    pub closing: i64,
+    pub lines: Vec<StatementLine>,
+}
+
+impl Statement {
+    /// Adds a page of accounting's statement (the first page sets the balances).
+    pub fn extend(&mut self, page: accounting::GetStatementResponse) {
+        self.business_date = page.business_date;
+        self.opening = page.opening_balance_cents;
+        self.closing = page.closing_balance_cents;
+        self.lines.extend(page.entries.into_iter().map(|entry| {
+            (
+                entry.task_id,
+                accounting::EntryKind::try_from(entry.kind)
+                    .unwrap_or(accounting::EntryKind::Unspecified),
+                entry.amount_cents,
+                entry.task_description,
+                entry.task_title,
+                entry.task_jira_id,
+            )
+        }));
+    }
+
+    /// One page of accounting's statement, as the test compares it.
+    pub fn of(page: accounting::GetStatementResponse) -> Self {
+        let mut statement = Self::default();
+        statement.extend(page);
+        statement.lines.sort();
+        statement
+    }
+}
 
 /// A task as the test saw it.
 #[derive(Debug, Clone)]
@@ -90,6 +177,8 @@ struct KnownTask {
     done: bool,
     /// When the tracker says it was completed.
     completed_at: Option<(i64, i32)>,
+    /// The business date it was completed on.
+    completed_on: Option<NaiveDate>,
 }
 
 /// Whether a failed call means "the service is not there right now" rather than an answer.
@@ -139,9 +228,15 @@ pub const RESHUFFLE: u32 = 4;
 /// [`Day::act`]: the manager rewrites a description.
 pub const REWRITE: u32 = 10;
 
-/// One business day in progress.
+/// Business days in progress (one open date at a time).
 pub struct Day {
     pub seed: u64,
+    /// The services' business calendar, and the open business date in it.
+    pub calendar: BusinessCalendar,
+    pub date: NaiveDate,
+    /// Whether the consumers have heard the tasks' titles and jira ids: false while the
+    /// tracker publishes version 1 events, which carry neither.
+    pub titles_announced: bool,
     rng: StdRng,
     pub admin: String,
     pub manager: String,
@@ -165,6 +260,11 @@ impl Day {
     /// the tracker has learned the accounts from auth's events.
     pub async fn begin(system: &System, seed: u64) -> Self {
         let rng = StdRng::seed_from_u64(seed);
+        let calendar: BusinessCalendar = system
+            .settings
+            .iter()
+            .find(|(key, _)| key == "BUSINESS_TIME_ZONE")
+            .map_or_else(BusinessCalendar::utc, |(_, zone)| zone.parse().unwrap());
         let (_, admin) = system.sign_in(ADMIN_BEAK).await;
         let mut auth_client = system.auth().await;
         let mut people: Vec<(String, auth::Role, String)> = Vec::new();
@@ -195,6 +295,9 @@ impl Day {
         let mut day = Self {
             seed,
             rng,
+            calendar,
+            date: calendar.date_of(chrono::Utc::now()),
+            titles_announced: true,
             manager: people[0].2.clone(),
             accountant: people[1].2.clone(),
             emails,
@@ -318,6 +421,7 @@ impl Day {
                 assignee: task.assignee_id,
                 done: false,
                 completed_at: None,
+                completed_on: None,
             },
         );
         Ok(())
@@ -448,6 +552,7 @@ impl Day {
                     known.done = true;
                     known.completed_at =
                         done.completed_at.as_ref().map(|at| (at.seconds, at.nanos));
+                    known.completed_on = Some(self.date);
                     self.books.credit(&id, &task.task_id, known.reward_cents);
                 }
             }
@@ -548,24 +653,24 @@ impl Day {
         }
     }
 
-    /// An account's statement for today, all pages, read with its own token: the closing
-    /// balance and the audit-log lines, sorted.
+    /// An account's statement of `date` (empty: today), all pages, read with its own token.
     async fn statement_of(
         &self,
         client: &AccountingServiceClient<Channel>,
         account: &str,
-    ) -> (i64, Vec<StatementLine>) {
-        let mut lines = Vec::new();
+        date: &str,
+    ) -> Statement {
+        let mut statement = Statement::default();
         let mut page_token = String::new();
         loop {
-            let statement = persist(|| {
+            let page = persist(|| {
                 let mut client = client.clone();
                 let request = signed(
                     accounting::GetStatementRequest {
                         account_id: account.to_owned(),
+                        business_date: date.to_owned(),
                         page_size: 1_000,
                         page_token: page_token.clone(),
-                        ..Default::default()
                     },
                     &self.token_of[account],
                 );
@@ -574,36 +679,118 @@ impl Day {
             .await
             .unwrap()
             .into_inner();
-            lines.extend(statement.entries.into_iter().map(|entry| {
-                (
-                    entry.task_id,
-                    accounting::EntryKind::try_from(entry.kind)
-                        .unwrap_or(accounting::EntryKind::Unspecified),
-                    entry.amount_cents,
-                    entry.task_description,
-                    entry.task_title,
-                    entry.task_jira_id,
-                )
-            }));
-            if statement.next_page_token.is_empty() {
-                lines.sort();
-                return (statement.closing_balance_cents, lines);
+            let last = page.next_page_token.is_empty();
+            page_token.clone_from(&page.next_page_token);
+            statement.extend(page);
+            if last {
+                statement.lines.sort();
+                return statement;
             }
-            page_token = statement.next_page_token;
         }
+    }
+
+    /// What `account`'s statement of `date` should show, from the books: the open date's or a
+    /// closed one's.
+    pub fn expected_statement(&self, account: &str, date: NaiveDate) -> Statement {
+        let (opening, entries, closing) = if date == self.date {
+            (&self.books.opening, &self.books.entries, &self.books.balances)
+        } else {
+            let closed = self
+                .books
+                .closed
+                .iter()
+                .find(|closed| closed.date == date)
+                .unwrap_or_else(|| panic!("the books never had {date}"));
+            (&closed.opening, &closed.entries, &closed.closing)
+        };
+        let mut lines: Vec<StatementLine> = entries
+            .get(account)
+            .into_iter()
+            .flatten()
+            .map(|(task, kind, amount)| match self.tasks.get(task) {
+                Some(known) if self.titles_announced => (
+                    task.clone(),
+                    *kind,
+                    *amount,
+                    known.description.clone(),
+                    known.title.clone(),
+                    known.jira_id.clone(),
+                ),
+                Some(known) => (
+                    task.clone(),
+                    *kind,
+                    *amount,
+                    known.description.clone(),
+                    String::new(),
+                    String::new(),
+                ),
+                None => (
+                    task.clone(),
+                    *kind,
+                    *amount,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ),
+            })
+            .collect();
+        lines.sort();
+        Statement {
+            business_date: date.to_string(),
+            opening: opening.get(account).copied().unwrap_or_default(),
+            closing: closing.get(account).copied().unwrap_or_default(),
+            lines,
+        }
+    }
+
+    /// Every date the books know: the closed ones and the open one.
+    pub fn dates(&self) -> Vec<NaiveDate> {
+        self.books
+            .closed
+            .iter()
+            .map(|closed| closed.date)
+            .chain([self.date])
+            .collect()
+    }
+
+    /// Closes the books' open date as the end-of-day close pays it (see [`Books`]) once its
+    /// midnight has passed, and opens the next date of `calendar` (the services' calendar from
+    /// now on). Returns the payouts the close should make.
+    pub fn close_date(&mut self, calendar: BusinessCalendar) -> BTreeMap<String, i64> {
+        let payouts = self.books.close(self.date);
+        self.calendar = calendar;
+        self.date = self.date.succ_opt().unwrap();
+        assert_eq!(
+            calendar.date_of(chrono::Utc::now()),
+            self.date,
+            "seed {}: the business date is not the next one",
+            self.seed
+        );
+        payouts
     }
 
     /// Prints the day's size and fails when it was too quiet to prove anything.
     pub fn summarise(&self) {
         let done = self.tasks.values().filter(|task| task.done).count();
-        let entries: usize = self.books.entries.values().map(Vec::len).sum();
+        // Entries of every date, payouts included.
+        let entries: usize = self
+            .books
+            .closed
+            .iter()
+            .map(|closed| &closed.entries)
+            .chain([&self.books.entries])
+            .flat_map(BTreeMap::values)
+            .map(Vec::len)
+            .sum();
+        let earnings = self.earnings();
         eprintln!(
-            "seed {}: {} steps, {} tasks, {done} done, {entries} entries, fees {} ¢, rewards {} ¢",
+            "seed {}: {} dates, {} steps, {} tasks, {done} done, {entries} entries, fees {} ¢, rewards {} ¢",
             self.seed,
+            earnings.len(),
             self.steps,
             self.tasks.len(),
-            self.books.fees_cents,
-            self.books.rewards_cents
+            earnings.iter().map(|day| day.fees_cents).sum::<i64>(),
+            earnings.iter().map(|day| day.rewards_cents).sum::<i64>()
         );
         assert!(
             done > 0 && self.reshuffles > 0 && entries > self.tasks.len() + done,
@@ -671,51 +858,26 @@ impl Day {
         let balances = persist(|| list_balances(0)).await.unwrap().into_inner();
         assert_eq!(balances.negative_balance_count, negative, "seed {seed}");
 
-        // Each popug's statement, read by the popug a page at a time: the closing balance and
-        // every audit-log line (task, kind, amount, the task's newest description, title and
-        // jira id) equal the books. Descriptions travel on their own queue, so this is awaited too.
+        // Each popug's statement of every date, read by the popug a page at a time: the
+        // opening and closing balance and every audit-log line (task, kind, amount, the task's
+        // newest description, title and jira id) equal the books. Descriptions travel on their
+        // own queue, so this is awaited too.
         let mut differences = Vec::new();
         let deadline = tokio::time::Instant::now() + within;
         loop {
             differences.clear();
-            for (account, balance) in &expected {
-                let (closing, lines) = self.statement_of(&accounting_client, account).await;
-                if closing != *balance {
-                    differences.push(format!(
-                        "{account}: statement closes at {closing}, books say {balance}"
-                    ));
-                }
-                let mut wanted: Vec<StatementLine> = self.books.entries[account]
-                    .iter()
-                    .map(|(task, kind, amount)| {
-                        let known = &self.tasks[task];
-                        (
-                            task.clone(),
-                            *kind,
-                            *amount,
-                            known.description.clone(),
-                            known.title.clone(),
-                            known.jira_id.clone(),
-                        )
-                    })
-                    .collect();
-                wanted.sort();
-                if lines != wanted {
-                    let missing: Vec<_> = wanted
-                        .iter()
-                        .filter(|line| !lines.contains(line))
-                        .take(3)
-                        .collect();
-                    let unexpected: Vec<_> = lines
-                        .iter()
-                        .filter(|line| !wanted.contains(line))
-                        .take(3)
-                        .collect();
-                    differences.push(format!(
-                        "{account}: audit log has {} lines, books {}; missing {missing:?}; unexpected {unexpected:?}",
-                        lines.len(),
-                        wanted.len()
-                    ));
+            for date in self.dates() {
+                let asked = if date == self.date {
+                    String::new()
+                } else {
+                    date.to_string()
+                };
+                for account in expected.keys() {
+                    let shown = self.statement_of(&accounting_client, account, &asked).await;
+                    let wanted = self.expected_statement(account, date);
+                    if let Some(difference) = difference(account, &shown, &wanted) {
+                        differences.push(difference);
+                    }
                 }
             }
             if differences.is_empty() || tokio::time::Instant::now() >= deadline {
@@ -751,15 +913,89 @@ impl Day {
             ),
             "seed {seed}: management earnings"
         );
+        let dates = self.dates();
+        let days = persist(|| {
+            let mut client = accounting_client.clone();
+            let request = signed(
+                accounting::GetManagementEarningsRequest {
+                    from_date: dates[0].to_string(),
+                    to_date: self.date.to_string(),
+                },
+                &self.admin,
+            );
+            async move { client.get_management_earnings(request).await }
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .days;
+        assert_eq!(days, self.earnings(), "seed {seed}: earnings per date");
+    }
+
+    /// Management's earnings of every date the books know, as accounting lists them.
+    pub fn earnings(&self) -> Vec<accounting::DayEarnings> {
+        self.books
+            .closed
+            .iter()
+            .map(|closed| (closed.date, closed.fees_cents, closed.rewards_cents))
+            .chain([(self.date, self.books.fees_cents, self.books.rewards_cents)])
+            .map(|(date, fees, rewards)| accounting::DayEarnings {
+                business_date: date.to_string(),
+                fees_cents: fees,
+                rewards_cents: rewards,
+                earnings_cents: fees - rewards,
+            })
+            .collect()
     }
 }
 
+/// What differs between a statement of `account` as shown and as wanted, if anything.
+pub fn difference(account: &str, shown: &Statement, wanted: &Statement) -> Option<String> {
+    if shown == wanted {
+        return None;
+    }
+    let missing: Vec<_> = wanted
+        .lines
+        .iter()
+        .filter(|line| !shown.lines.contains(line))
+        .take(3)
+        .collect();
+    let unexpected: Vec<_> = shown
+        .lines
+        .iter()
+        .filter(|line| !wanted.lines.contains(line))
+        .take(3)
+        .collect();
+    Some(format!(
+        "{account} on {}: shown {} → {} in {} lines ({}), books {} → {} in {} lines; missing {missing:?}; unexpected {unexpected:?}",
+        wanted.business_date,
+        shown.opening,
+        shown.closing,
+        shown.lines.len(),
+        shown.business_date,
+        wanted.opening,
+        wanted.closing,
+        wanted.lines.len()
+    ))
+}
+
 impl Day {
-    /// The most expensive task the books saw completed, as analytics should show it: the
-    /// highest reward, then the earliest completion, then the lowest task id.
+    /// The most expensive task the books saw completed on the open date (see
+    /// [`Day::most_expensive_between`]).
     pub fn most_expensive(&self) -> Option<analytics::TaskPrice> {
+        self.most_expensive_between(self.date, self.date)
+    }
+
+    /// The most expensive task the books saw completed from `from` to `to`, as analytics should
+    /// show it: the highest reward, then the earliest completion, then the lowest task id.
+    pub fn most_expensive_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Option<analytics::TaskPrice> {
         self.tasks
             .iter()
+            .filter(|(_, task)| task.completed_on.is_some_and(|on| from <= on && on <= to))
             .filter_map(|(id, task)| Some((id, task, task.completed_at?)))
             .min_by(|(a_id, a, a_at), (b_id, b, b_at)| {
                 b.reward_cents
@@ -767,14 +1003,11 @@ impl Day {
                     .then(a_at.cmp(b_at))
                     .then(a_id.cmp(b_id))
             })
-            .map(|(id, task, (seconds, _))| analytics::TaskPrice {
+            .map(|(id, task, _)| analytics::TaskPrice {
                 task_id: id.clone(),
                 description: task.description.clone(),
                 reward_cents: task.reward_cents,
-                completed_on: chrono::DateTime::from_timestamp(seconds, 0)
-                    .unwrap()
-                    .date_naive()
-                    .to_string(),
+                completed_on: task.completed_on.unwrap().to_string(),
                 title: task.title.clone(),
                 jira_id: task.jira_id.clone(),
             })
@@ -787,8 +1020,7 @@ impl Day {
     pub async fn check_analytics(&self, system: &System, endpoint: &str, within: Duration) {
         let seed = self.seed;
         let client = AnalyticsServiceClient::new(System::channel(endpoint).await);
-        let today = chrono::Utc::now().date_naive();
-        let winner = self.most_expensive();
+        let today = self.date;
         let expected_summary = analytics::GetSummaryResponse {
             business_date: today.to_string(),
             management_earnings_cents: self.books.fees_cents - self.books.rewards_cents,
@@ -807,7 +1039,7 @@ impl Day {
             .take(7)
             .map(|date| analytics::DayMostExpensiveTask {
                 business_date: date.to_string(),
-                task: if date == today { winner.clone() } else { None },
+                task: self.most_expensive_between(date, date),
             })
             .collect();
         let mut differences = Vec::new();
@@ -825,11 +1057,25 @@ impl Day {
             if summary != expected_summary {
                 differences.push(format!("summary {summary:?}, books {expected_summary:?}"));
             }
-            for (period, end_date) in [
-                (analytics::Period::Day, String::new()),
-                (analytics::Period::Week, today.to_string()),
-                (analytics::Period::Month, String::new()),
-            ] {
+            let mut asked = vec![
+                (analytics::Period::Day, String::new(), today, today),
+                (analytics::Period::Week, today.to_string(), week_start, today),
+                (
+                    analytics::Period::Month,
+                    String::new(),
+                    today - chrono::Duration::days(29),
+                    today,
+                ),
+            ];
+            // Each closed date on its own.
+            asked.extend(
+                self.books
+                    .closed
+                    .iter()
+                    .map(|closed| (analytics::Period::Day, closed.date.to_string(), closed.date, closed.date)),
+            );
+            for (period, end_date, from, to) in asked {
+                let winner = self.most_expensive_between(from, to);
                 let answer = persist(|| {
                     let mut client = client.clone();
                     let request = signed(
@@ -846,7 +1092,9 @@ impl Day {
                 .into_inner()
                 .task;
                 if answer != winner {
-                    differences.push(format!("{period:?}: {answer:?}, books {winner:?}"));
+                    differences.push(format!(
+                        "{period:?} to {to}: {answer:?}, books {winner:?}"
+                    ));
                 }
             }
             let series = persist(|| {
@@ -906,6 +1154,112 @@ impl Day {
             ),
             (accounting_today.earnings_cents, accounting_negative),
             "seed {seed}: analytics and accounting disagree"
+        );
+    }
+
+    /// Waits (at most `within`) until the BFF at `endpoint` shows what the books say: each
+    /// popug's own dashboard of every date (read with its token), an admin's view of each
+    /// statement, and the management dashboard over every date (earnings per date, today's, the
+    /// total and the negative balances).
+    pub async fn check_bff(&self, endpoint: &str, within: Duration) {
+        use ates_contracts::ates::bff::v1 as bff;
+        use ates_contracts::ates::bff::v1::accounting_dashboard_service_client::AccountingDashboardServiceClient;
+        let seed = self.seed;
+        let client = AccountingDashboardServiceClient::new(System::channel(endpoint).await);
+        let dates = self.dates();
+        let earnings = self.earnings();
+        let expected_dashboard = bff::GetManagementDashboardResponse {
+            today: earnings.last().cloned(),
+            total_earnings_cents: earnings.iter().map(|day| day.earnings_cents).sum(),
+            days: earnings,
+            negative_balance_count: self
+                .books
+                .balances
+                .values()
+                .filter(|cents| **cents < 0)
+                .count() as i64,
+        };
+        let mut differences = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            differences.clear();
+            for date in &dates {
+                let asked = if *date == self.date {
+                    String::new()
+                } else {
+                    date.to_string()
+                };
+                for account in self.books.balances.keys() {
+                    let wanted = self.expected_statement(account, *date);
+                    let mine = persist(|| {
+                        let mut client = client.clone();
+                        let request = signed(
+                            bff::GetMyDashboardRequest {
+                                business_date: asked.clone(),
+                                page_token: String::new(),
+                            },
+                            &self.token_of[account],
+                        );
+                        async move { client.get_my_dashboard(request).await }
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .statement
+                    .unwrap();
+                    if let Some(difference) = difference(account, &Statement::of(mine), &wanted) {
+                        differences.push(format!("my dashboard: {difference}"));
+                    }
+                    let theirs = persist(|| {
+                        let mut client = client.clone();
+                        let request = signed(
+                            bff::GetAccountStatementRequest {
+                                account_id: account.clone(),
+                                business_date: asked.clone(),
+                                page_token: String::new(),
+                            },
+                            &self.admin,
+                        );
+                        async move { client.get_account_statement(request).await }
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .statement
+                    .unwrap();
+                    if let Some(difference) = difference(account, &Statement::of(theirs), &wanted) {
+                        differences.push(format!("account statement: {difference}"));
+                    }
+                }
+            }
+            let dashboard = persist(|| {
+                let mut client = client.clone();
+                let request = signed(
+                    bff::GetManagementDashboardRequest {
+                        from_date: dates[0].to_string(),
+                        to_date: self.date.to_string(),
+                    },
+                    &self.admin,
+                );
+                async move { client.get_management_dashboard(request).await }
+            })
+            .await
+            .unwrap()
+            .into_inner();
+            if dashboard != expected_dashboard {
+                differences.push(format!(
+                    "management dashboard {dashboard:?}, books {expected_dashboard:?}"
+                ));
+            }
+            if differences.is_empty() || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            differences.is_empty(),
+            "seed {seed}: the BFF differs from the books after {within:?}:\n{}",
+            differences.join("\n")
         );
     }
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod close;
 pub mod day;
 
 use std::path::PathBuf;
