@@ -6,7 +6,7 @@ BUF := tools/node_modules/.bin/buf
 # `make release-contracts` records it) when the service that serves it ships.
 UNRELEASED_PROTO := ates/bff
 
-.PHONY: help up down test lint fmt build bench tools k8s-check release-contracts web
+.PHONY: help up down test soak lint fmt build bench tools k8s-check release-contracts web
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ down: ## Stop what `make up` started (from another terminal).
 
 test: ## Run every test of the workspace against real PostgreSQL and RabbitMQ.
 	@bash scripts/test.sh
+
+soak: ## The chaos soak: two replicas of every service, kills, broker and database restarts (SOAK_MINUTES, default 10); prints a table.
+	@bash scripts/soak.sh
 
 lint: tools ## rustfmt check, clippy with warnings denied, buf lint, buf breaking against the released contracts, the Helm chart check.
 	cargo fmt --all -- --check

@@ -92,3 +92,11 @@ stop_infrastructure_we_started() {
     bash "$ATES_ROOT/scripts/infra.sh" stop
   fi
 }
+
+# The PostgreSQL and RabbitMQ server programs (not running servers): the chaos soak and the crash
+# tests start, kill and restart their own.
+ensure_server_packages() {
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || ensure_packages postgresql
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || command -v rabbitmq-server >/dev/null ||
+    ensure_packages rabbitmq-server
+}

@@ -15,7 +15,9 @@ else
   warn "could not start a fresh RabbitMQ for the tests; they use $ATES_TEST_AMQP_URL"
 fi
 # The system tests start the real service binaries and call one with buf curl; the web test
-# drives the built app in Debian's Chromium.
+# drives the built app in Debian's Chromium; the soak kills and restarts a PostgreSQL server and a
+# RabbitMQ node of its own.
+ensure_server_packages
 cargo build --bins
 make --no-print-directory tools
 # Debian's Chromium for the browser test (CHROMIUM names another); without it only that test fails,

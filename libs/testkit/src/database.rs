@@ -15,6 +15,13 @@ impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
         let admin_url = std::env::var("ATES_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        Self::create_at(&admin_url).await
+    }
+
+    /// Creates an empty database with a unique name on the server of `admin_url` (a
+    /// [`crate::PrivatePostgres`], say).
+    pub async fn create_at(admin_url: &str) -> anyhow::Result<Self> {
+        let admin_url = admin_url.to_owned();
         let name = format!("ates_test_{}", crate::unique_suffix());
         let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
             .await

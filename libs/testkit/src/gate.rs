@@ -62,3 +62,60 @@ impl Drop for TcpGate {
         }
     }
 }
+
+/// Listens on a port of its own and forwards each connection to one of `targets` that accepts
+/// it, trying them in turn from the next one: what a Kubernetes Service does in front of its
+/// pods. A connection whose target dies is closed, and the client's next one goes to a live
+/// target.
+#[derive(Debug)]
+pub struct TcpBalancer {
+    port: u16,
+    acceptor: JoinHandle<()>,
+}
+
+impl TcpBalancer {
+    /// Starts forwarding to `targets`.
+    pub async fn start(targets: Vec<SocketAddr>) -> anyhow::Result<Self> {
+        anyhow::ensure!(!targets.is_empty(), "a balancer needs a target");
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let targets = Arc::new(targets);
+        let acceptor = tokio::spawn(async move {
+            let mut turn = 0usize;
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                turn = turn.wrapping_add(1);
+                let targets = targets.clone();
+                tokio::spawn(async move {
+                    for offset in 0..targets.len() {
+                        let target = targets[(turn + offset) % targets.len()];
+                        let connect = TcpStream::connect(target);
+                        if let Ok(Ok(mut outbound)) =
+                            tokio::time::timeout(std::time::Duration::from_secs(1), connect).await
+                        {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Self { port, acceptor })
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for TcpBalancer {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+    }
+}

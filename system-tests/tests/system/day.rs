@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ates_contracts::ates::accounting::v1 as accounting;
@@ -191,10 +191,22 @@ fn is_outage(status: &Status) -> bool {
 
 /// Calls that met a service that was down and were tried again, in this test process.
 static RETRIED_CALLS: AtomicUsize = AtomicUsize::new(0);
+/// Calls made through [`persist`] (each counted once, however often it was tried).
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+/// The longest any call made through [`persist`] waited for its answer, in milliseconds.
+static LONGEST_WAIT_MS: AtomicU64 = AtomicU64::new(0);
 
 /// How many calls so far met a service that was down and were tried again.
 pub fn retried_calls() -> usize {
     RETRIED_CALLS.load(Ordering::Relaxed)
+}
+
+/// How many calls were made so far, and the longest one waited for its answer.
+pub fn calls_made() -> (usize, Duration) {
+    (
+        CALLS.load(Ordering::Relaxed),
+        Duration::from_millis(LONGEST_WAIT_MS.load(Ordering::Relaxed)),
+    )
 }
 
 /// Calls `call` until it gets an answer that is not an outage, for at most [`OUTAGE_LIMIT`].
@@ -203,14 +215,20 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Status>>,
 {
-    let deadline = tokio::time::Instant::now() + OUTAGE_LIMIT;
+    let started = tokio::time::Instant::now();
+    let deadline = started + OUTAGE_LIMIT;
+    CALLS.fetch_add(1, Ordering::Relaxed);
     loop {
         match call().await {
             Err(status) if is_outage(&status) && tokio::time::Instant::now() < deadline => {
                 RETRIED_CALLS.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            answer => return answer,
+            answer => {
+                let waited = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                LONGEST_WAIT_MS.fetch_max(waited, Ordering::Relaxed);
+                return answer;
+            }
         }
     }
 }
@@ -227,6 +245,8 @@ pub const COMPLETE: u32 = 5;
 pub const RESHUFFLE: u32 = 4;
 /// [`Day::act`]: the manager rewrites a description.
 pub const REWRITE: u32 = 10;
+/// [`Day::act`]: a popug tries someone else's task or a done one, and is refused.
+pub const REFUSED: u32 = 9;
 
 /// Business days in progress (one open date at a time).
 pub struct Day {
@@ -347,6 +367,11 @@ impl Day {
     /// How many steps have run.
     pub fn steps(&self) -> usize {
         self.steps
+    }
+
+    /// How many tasks the day created.
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
     }
 
     /// Creates a task the way the step's client would: every third one by a client that gives

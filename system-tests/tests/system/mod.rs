@@ -128,6 +128,9 @@ pub struct System {
     pub broker: TestBroker,
     /// Settings every process of this system gets (a business time zone, say).
     settings: Vec<(String, String)>,
+    /// Where clients reach a service when it is not the process itself (a balancer in front of
+    /// its replicas), by binary name.
+    fronts: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Starts the binary `name` on a free port with `database_url` and `broker`, and waits until it
@@ -254,6 +257,17 @@ impl System {
             settings,
         )
         .await;
+        Self::from_parts(auth, tracker, accounting, broker, settings)
+    }
+
+    /// A system of processes started elsewhere; `settings` are the ones every process got.
+    pub fn from_parts(
+        auth: Process,
+        tracker: Process,
+        accounting: Process,
+        broker: TestBroker,
+        settings: &[(&str, &str)],
+    ) -> Self {
         Self {
             broker,
             auth,
@@ -263,7 +277,20 @@ impl System {
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect(),
+            fronts: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Clients reach the service `name` (a binary name) at `endpoint` from now on.
+    pub fn set_front(&mut self, name: &'static str, endpoint: String) {
+        self.fronts.insert(name, endpoint);
+    }
+
+    /// Where clients reach `process`'s service.
+    pub fn front_of<'a>(&'a self, process: &'a Process) -> &'a str {
+        self.fronts
+            .get(process.name)
+            .map_or(process.endpoint.as_str(), String::as_str)
     }
 
     /// A payouts process on `database_url` (the database it owns, if any, in `database`),
@@ -346,15 +373,15 @@ impl System {
     }
 
     pub async fn auth(&self) -> AuthServiceClient<Channel> {
-        AuthServiceClient::new(Self::channel(&self.auth.endpoint).await)
+        AuthServiceClient::new(Self::channel(self.front_of(&self.auth)).await)
     }
 
     pub async fn tracker(&self) -> TrackerServiceClient<Channel> {
-        TrackerServiceClient::new(Self::channel(&self.tracker.endpoint).await)
+        TrackerServiceClient::new(Self::channel(self.front_of(&self.tracker)).await)
     }
 
     pub async fn accounting(&self) -> AccountingServiceClient<Channel> {
-        AccountingServiceClient::new(Self::channel(&self.accounting.endpoint).await)
+        AccountingServiceClient::new(Self::channel(self.front_of(&self.accounting)).await)
     }
 
     /// Signs in with a beak; returns (account id, token).
