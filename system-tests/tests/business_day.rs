@@ -30,11 +30,7 @@ const SECOND_DAY_SECONDS: i64 = 30;
 /// Waits until the open date of `day` has ended (and the close's grace has passed), closes it
 /// in the books, and waits until payouts paid it exactly as the books say, each payout with its
 /// e-mail sent. Returns the payouts.
-async fn midnight(
-    day: &mut Day,
-    payouts_endpoint: &str,
-    admin: &str,
-) -> Vec<payouts::Payout> {
+async fn midnight(day: &mut Day, payouts_endpoint: &str, admin: &str) -> Vec<payouts::Payout> {
     let date = day.date;
     let end = day.calendar.end_of(date);
     while Utc::now() <= end + chrono::Duration::milliseconds(300) {
@@ -42,7 +38,11 @@ async fn midnight(
     }
     let calendar = day.calendar;
     let owed = day.close_date(calendar);
-    assert!(!owed.is_empty(), "seed {}: nobody was owed on {date}", day.seed);
+    assert!(
+        !owed.is_empty(),
+        "seed {}: nobody was owed on {date}",
+        day.seed
+    );
     // Nobody calls CloseBusinessDay: payouts' schedule closes the date by itself.
     let made = wait_until_paid(payouts_endpoint, admin, date, &owed, day.seed).await;
     eprintln!(
@@ -82,21 +82,16 @@ async fn two_business_days_through_all_six_services_pay_mail_and_report_exactly_
     let analytics = system.start_analytics().await;
     let smtp = SmtpSink::start().await.unwrap();
     let payouts = system.start_payouts_alone(&smtp.url(), &[]).await;
-    let bff = system::start_process(
-        "bff-svc",
-        "postgres://unused.invalid/none",
-        None,
-        &system.broker,
-        &system.auth.endpoint,
-        &[("ACCOUNTING_URL", system.accounting.endpoint.as_str())],
-    )
-    .await;
+    let bff = system.start_bff().await;
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
 
     // The first date, old clients' events (v1).
     let mut day = Day::begin(&system, seed).await;
     day.titles_announced = false;
-    assert_eq!(day.date, first_date, "seed {seed}: the services started too slowly");
+    assert_eq!(
+        day.date, first_date,
+        "seed {seed}: the services started too slowly"
+    );
     let end = day.calendar.end_of(first_date);
     run_day_before_midnight(&system, &mut day, end, 2).await;
     let mut made = midnight(&mut day, &payouts.endpoint, &admin).await;

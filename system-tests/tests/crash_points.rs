@@ -49,7 +49,11 @@ async fn recover(system: Arc<System>, process: fn(&System) -> &Process, point: &
 
 /// The day runs while `process` is armed with `point`; it dies there, is started again and the
 /// day goes on; afterwards the money equals the books and nothing was parked.
-async fn a_day_through_a_crash_at(seed: u64, process: fn(&System) -> &Process, point: &'static str) {
+async fn a_day_through_a_crash_at(
+    seed: u64,
+    process: fn(&System) -> &Process,
+    point: &'static str,
+) {
     let system = Arc::new(System::start().await);
     arm(process(&system), point).await;
     let recovery = tokio::spawn(recover(system.clone(), process, point));
@@ -139,19 +143,15 @@ impl AnswerDropper {
             if server_read.read_exact(&mut header).await.is_err() {
                 break;
             }
-            let length = usize::from(header[0]) << 16
-                | usize::from(header[1]) << 8
-                | usize::from(header[2]);
-            let stream = u32::from_be_bytes([header[5], header[6], header[7], header[8]])
-                & 0x7fff_ffff;
+            let length =
+                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            let stream =
+                u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
             let mut payload = vec![0u8; length];
             if server_read.read_exact(&mut payload).await.is_err() {
                 break;
             }
-            if stream != 0
-                && header[3] == FRAME_HEADERS
-                && armed.swap(false, Ordering::SeqCst)
-            {
+            if stream != 0 && header[3] == FRAME_HEADERS && armed.swap(false, Ordering::SeqCst) {
                 dropped.fetch_add(1, Ordering::SeqCst);
                 break;
             }
@@ -207,7 +207,9 @@ async fn a_create_and_a_complete_whose_answers_were_lost_act_once_when_retried_w
     let (worker_id, worker) = system.new_worker("lost-answers@uberpopug.test").await;
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
     // The tracker knows the worker once a first task could be assigned.
-    let first = system.create_task_once_assignable(&admin, "a first task").await;
+    let first = system
+        .create_task_once_assignable(&admin, "a first task")
+        .await;
     let port: u16 = system
         .tracker
         .endpoint

@@ -110,12 +110,10 @@ fn string_value(rng: &mut StdRng, field: &FieldDescriptor, known: &Known) -> Str
 
 fn scalar(rng: &mut StdRng, field: &FieldDescriptor, depth: usize, known: &Known) -> Option<Value> {
     Some(match field.kind() {
-        Kind::Double => Value::F64(
-            [0.0, -0.0, f64::NAN, f64::INFINITY, -1.0, 1e308][rng.random_range(0..6)],
-        ),
-        Kind::Float => Value::F32(
-            [0.0, f32::NAN, f32::NEG_INFINITY, 1.5][rng.random_range(0..4)],
-        ),
+        Kind::Double => {
+            Value::F64([0.0, -0.0, f64::NAN, f64::INFINITY, -1.0, 1e308][rng.random_range(0..6)])
+        }
+        Kind::Float => Value::F32([0.0, f32::NAN, f32::NEG_INFINITY, 1.5][rng.random_range(0..4)]),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(
             [
                 0,
@@ -188,7 +186,8 @@ fn message(
             let Kind::Message(entry) = field.kind() else {
                 continue;
             };
-            let (key_field, value_field) = (entry.map_entry_key_field(), entry.map_entry_value_field());
+            let (key_field, value_field) =
+                (entry.map_entry_key_field(), entry.map_entry_value_field());
             let mut map = std::collections::HashMap::new();
             for _ in 0..rng.random_range(0..4) {
                 let (Some(key), Some(value)) = (
@@ -259,15 +258,7 @@ async fn generated_bad_input_at_every_method_of_all_six_services_gets_a_clear_an
     let analytics = system.start_analytics().await;
     let smtp = SmtpSink::start().await.unwrap();
     let payouts = system.start_payouts_alone(&smtp.url(), &[]).await;
-    let bff = system::start_process(
-        "bff-svc",
-        "postgres://unused.invalid/none",
-        None,
-        &system.broker,
-        &system.auth.endpoint,
-        &[("ACCOUNTING_URL", system.accounting.endpoint.as_str())],
-    )
-    .await;
+    let bff = system.start_bff().await;
     let endpoints: BTreeMap<&str, String> = [
         ("auth", system.auth.endpoint.clone()),
         ("tracker", system.tracker.endpoint.clone()),
@@ -283,8 +274,12 @@ async fn generated_bad_input_at_every_method_of_all_six_services_gets_a_clear_an
     let (worker_id, worker) = system.new_worker("fuzz-worker@uberpopug.test").await;
     // (Not the admin's id: a generated ChangeAccountRole would demote the caller of the rest.)
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
-    let open = system.create_task_once_assignable(&admin, "an open task").await;
-    let done = system.create_task_once_assignable(&admin, "a done task").await;
+    let open = system
+        .create_task_once_assignable(&admin, "an open task")
+        .await;
+    let done = system
+        .create_task_once_assignable(&admin, "a done task")
+        .await;
     system
         .tracker()
         .await
@@ -359,7 +354,9 @@ async fn generated_bad_input_at_every_method_of_all_six_services_gets_a_clear_an
                             status.message()
                         )),
                         Code::InvalidArgument
-                            if !names.iter().any(|name| status.message().contains(name.as_str())) =>
+                            if !names
+                                .iter()
+                                .any(|name| status.message().contains(name.as_str())) =>
                         {
                             failures.push(format!(
                                 "{}: INVALID_ARGUMENT naming no field ({:?}) for {shown}",
@@ -409,6 +406,11 @@ async fn generated_bad_input_at_every_method_of_all_six_services_gets_a_clear_an
         failures.is_empty(),
         "seed {seed}: {} answers were not clear:\n{}",
         failures.len(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -25,7 +25,9 @@ use ates_contracts::ates::accounting::v1 as accounting;
 use ates_contracts::ates::analytics::v1 as analytics;
 use ates_contracts::ates::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use ates_contracts::ates::payouts::v1 as payouts;
-use ates_testkit::{PrivateBroker, PrivatePostgres, SmtpSink, TcpBalancer, TestBroker, TestDatabase};
+use ates_testkit::{
+    PrivateBroker, PrivatePostgres, SmtpSink, TcpBalancer, TestBroker, TestDatabase,
+};
 use chrono::{NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -147,7 +149,11 @@ async fn start_fleet(
         let database = if service == "bff-svc" {
             None
         } else {
-            Some(TestDatabase::create_at(&postgres.admin_url()).await.unwrap())
+            Some(
+                TestDatabase::create_at(&postgres.admin_url())
+                    .await
+                    .unwrap(),
+            )
         };
         let url = database.as_ref().map_or_else(
             || "postgres://unused.invalid/none".to_owned(),
@@ -179,16 +185,8 @@ async fn start_fleet(
         let mut replicas = Vec::new();
         for port in ports[service] {
             replicas.push(
-                system::start_process_on(
-                    port,
-                    service,
-                    &url,
-                    None,
-                    &broker,
-                    &auth_url,
-                    &settings,
-                )
-                .await,
+                system::start_process_on(port, service, &url, None, &broker, &auth_url, &settings)
+                    .await,
             );
         }
         started.insert(service, replicas);
@@ -357,14 +355,20 @@ async fn move_the_clock(
                 replica.restart().await;
             }
         }
-        eprintln!("the clock moved on: {date} ends at {}", calendar.end_of(date));
+        eprintln!(
+            "the clock moved on: {date} ends at {}",
+            calendar.end_of(date)
+        );
     }
     closed
 }
 
-/// Every entry of `account`'s statements of `dates`, read by the admin.
+/// Every entry of `account`'s statements of `dates`, read by the admin, and the closing
+/// balance of the last.
 async fn entries_of(
-    client: &accounting::accounting_service_client::AccountingServiceClient<tonic::transport::Channel>,
+    client: &accounting::accounting_service_client::AccountingServiceClient<
+        tonic::transport::Channel,
+    >,
     admin: &str,
     account: &str,
     dates: &[NaiveDate],
@@ -372,30 +376,9 @@ async fn entries_of(
     let mut entries = Vec::new();
     let mut closing = 0;
     for date in dates {
-        let mut page_token = String::new();
-        loop {
-            let page = persist(|| {
-                let mut client = client.clone();
-                let request = signed(
-                    accounting::GetStatementRequest {
-                        account_id: account.to_owned(),
-                        business_date: date.to_string(),
-                        page_size: 1_000,
-                        page_token: page_token.clone(),
-                    },
-                    admin,
-                );
-                async move { client.get_statement(request).await }
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        for page in day::statement_pages(client, admin, account, &date.to_string()).await {
             closing = page.closing_balance_cents;
             entries.extend(page.entries);
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
         }
     }
     (entries, closing)
@@ -433,7 +416,10 @@ async fn soak(plan: Plan, seed: u64) {
         Arc::new(start_fleet(&postgres, &broker, &smtp, &first_zone).await)
     };
     let mut day = Day::begin(&fleet.system, seed).await;
-    assert_eq!(day.date, first_date, "seed {seed}: the fleet started too slowly");
+    assert_eq!(
+        day.date, first_date,
+        "seed {seed}: the fleet started too slowly"
+    );
     let started = tokio::time::Instant::now();
 
     let tally = Arc::new(Tally::new());
@@ -549,7 +535,12 @@ async fn soak(plan: Plan, seed: u64) {
         .books
         .balances
         .iter()
-        .map(|(account, cents)| (account.clone(), cents - paid.get(account).copied().unwrap_or(0)))
+        .map(|(account, cents)| {
+            (
+                account.clone(),
+                cents - paid.get(account).copied().unwrap_or(0),
+            )
+        })
         .collect();
     let accounting_client = fleet.system.accounting().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -705,10 +696,7 @@ async fn soak(plan: Plan, seed: u64) {
         AnalyticsServiceClient::new(System::channel(&fleet.fronts["analytics-svc"]).await);
     let accounting_summary = persist(|| {
         let mut client = accounting_client.clone();
-        let request = signed(
-            accounting::GetTodayManagementEarningsRequest {},
-            &admin,
-        );
+        let request = signed(accounting::GetTodayManagementEarningsRequest {}, &admin);
         async move { client.get_today_management_earnings(request).await }
     })
     .await
@@ -724,7 +712,10 @@ async fn soak(plan: Plan, seed: u64) {
         async move {
             let summary = client.get_summary(request).await.ok()?.into_inner();
             (!summary.rebuilding
-                && (summary.management_earnings_cents, summary.negative_balance_count) == wanted)
+                && (
+                    summary.management_earnings_cents,
+                    summary.negative_balance_count,
+                ) == wanted)
                 .then_some(())
         }
     })
@@ -761,7 +752,10 @@ async fn soak(plan: Plan, seed: u64) {
     eprintln!("| {:<40} | {:>12} |", "what", "count");
     eprintln!("|{:-<42}|{:->14}|", "", "");
     for (service, count) in &tally.kills {
-        row(&format!("kills of {service}"), count.load(Ordering::Relaxed).to_string());
+        row(
+            &format!("kills of {service}"),
+            count.load(Ordering::Relaxed).to_string(),
+        );
     }
     row("kills, all services", kills.to_string());
     row(
@@ -802,7 +796,10 @@ async fn soak(plan: Plan, seed: u64) {
         plan.min_kills
     );
     assert!(
-        tally.kills.values().all(|count| count.load(Ordering::Relaxed) > 0),
+        tally
+            .kills
+            .values()
+            .all(|count| count.load(Ordering::Relaxed) > 0),
         "seed {seed}: a service was never killed"
     );
 }

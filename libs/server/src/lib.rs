@@ -29,10 +29,10 @@ mod status;
 mod workers;
 
 pub use application::{Application, StartupTask};
+pub use ates_fault::fault_point;
 pub use config::{
     ConfigError, ServiceConfig, business_calendar, default_port, env_or, env_required, positive,
 };
-pub use ates_fault::fault_point;
 pub use propagation::{
     CallerContext, CallerContextLayer, Propagate, PropagateLayer, propagating_channel,
 };

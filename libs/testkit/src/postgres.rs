@@ -50,7 +50,9 @@ impl PrivatePostgres {
     /// Creates a cluster and starts the server; waits until it accepts connections.
     pub async fn start() -> anyhow::Result<Self> {
         let bin = server_binaries()?;
-        let directory = tempfile::Builder::new().prefix("ates-postgres-").tempdir()?;
+        let directory = tempfile::Builder::new()
+            .prefix("ates-postgres-")
+            .tempdir()?;
         // initdb refuses to run as root: the cluster then belongs to the postgres user. (The
         // owner of /proc/self is the process's effective user.)
         let as_postgres_user = {

@@ -33,7 +33,12 @@ pub fn midnight_in(seconds: i64) -> (String, NaiveDate) {
 /// the end of `date`, however far that is.
 pub fn zone_ending(date: NaiveDate, seconds: i64) -> String {
     let at = Utc::now() + chrono::Duration::seconds(seconds);
-    let midnight = date.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let midnight = date
+        .succ_opt()
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
     let offset = midnight.timestamp() - at.timestamp();
     assert!(
         offset.abs() < 86_400,
@@ -254,4 +259,3 @@ pub async fn assert_paid_close_at_zero(
     }
     let _ = &mut client;
 }
-

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use ates_calendar::BusinessCalendar;
 use ates_contracts::ates::accounting::v1 as accounting;
 use ates_contracts::ates::accounting::v1::accounting_service_client::AccountingServiceClient;
 use ates_contracts::ates::analytics::v1 as analytics;
@@ -18,7 +19,6 @@ use ates_contracts::ates::analytics::v1::analytics_service_client::AnalyticsServ
 use ates_contracts::ates::auth::v1 as auth;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
-use ates_calendar::BusinessCalendar;
 use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -179,6 +179,40 @@ struct KnownTask {
     completed_at: Option<(i64, i32)>,
     /// The business date it was completed on.
     completed_on: Option<NaiveDate>,
+}
+
+/// Every page of `account`'s statement of `date` (empty: today), read with `token`.
+pub async fn statement_pages(
+    client: &AccountingServiceClient<Channel>,
+    token: &str,
+    account: &str,
+    date: &str,
+) -> Vec<accounting::GetStatementResponse> {
+    let mut pages = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = persist(|| {
+            let mut client = client.clone();
+            let request = signed(
+                accounting::GetStatementRequest {
+                    account_id: account.to_owned(),
+                    business_date: date.to_owned(),
+                    page_size: 1_000,
+                    page_token: page_token.clone(),
+                },
+                token,
+            );
+            async move { client.get_statement(request).await }
+        })
+        .await
+        .unwrap()
+        .into_inner();
+        page_token.clone_from(&page.next_page_token);
+        pages.push(page);
+        if page_token.is_empty() {
+            return pages;
+        }
+    }
 }
 
 /// Whether a failed call means "the service is not there right now" rather than an answer.
@@ -686,39 +720,22 @@ impl Day {
         date: &str,
     ) -> Statement {
         let mut statement = Statement::default();
-        let mut page_token = String::new();
-        loop {
-            let page = persist(|| {
-                let mut client = client.clone();
-                let request = signed(
-                    accounting::GetStatementRequest {
-                        account_id: account.to_owned(),
-                        business_date: date.to_owned(),
-                        page_size: 1_000,
-                        page_token: page_token.clone(),
-                    },
-                    &self.token_of[account],
-                );
-                async move { client.get_statement(request).await }
-            })
-            .await
-            .unwrap()
-            .into_inner();
-            let last = page.next_page_token.is_empty();
-            page_token.clone_from(&page.next_page_token);
+        for page in statement_pages(client, &self.token_of[account], account, date).await {
             statement.extend(page);
-            if last {
-                statement.lines.sort();
-                return statement;
-            }
         }
+        statement.lines.sort();
+        statement
     }
 
     /// What `account`'s statement of `date` should show, from the books: the open date's or a
     /// closed one's.
     pub fn expected_statement(&self, account: &str, date: NaiveDate) -> Statement {
         let (opening, entries, closing) = if date == self.date {
-            (&self.books.opening, &self.books.entries, &self.books.balances)
+            (
+                &self.books.opening,
+                &self.books.entries,
+                &self.books.balances,
+            )
         } else {
             let closed = self
                 .books
@@ -1084,7 +1101,12 @@ impl Day {
             }
             let mut asked = vec![
                 (analytics::Period::Day, String::new(), today, today),
-                (analytics::Period::Week, today.to_string(), week_start, today),
+                (
+                    analytics::Period::Week,
+                    today.to_string(),
+                    week_start,
+                    today,
+                ),
                 (
                     analytics::Period::Month,
                     String::new(),
@@ -1093,12 +1115,14 @@ impl Day {
                 ),
             ];
             // Each closed date on its own.
-            asked.extend(
-                self.books
-                    .closed
-                    .iter()
-                    .map(|closed| (analytics::Period::Day, closed.date.to_string(), closed.date, closed.date)),
-            );
+            asked.extend(self.books.closed.iter().map(|closed| {
+                (
+                    analytics::Period::Day,
+                    closed.date.to_string(),
+                    closed.date,
+                    closed.date,
+                )
+            }));
             for (period, end_date, from, to) in asked {
                 let winner = self.most_expensive_between(from, to);
                 let answer = persist(|| {
@@ -1117,9 +1141,7 @@ impl Day {
                 .into_inner()
                 .task;
                 if answer != winner {
-                    differences.push(format!(
-                        "{period:?} to {to}: {answer:?}, books {winner:?}"
-                    ));
+                    differences.push(format!("{period:?} to {to}: {answer:?}, books {winner:?}"));
                 }
             }
             let series = persist(|| {

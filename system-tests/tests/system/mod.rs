@@ -355,6 +355,19 @@ impl System {
         .await
     }
 
+    /// A BFF process in front of this system's accounting.
+    pub async fn start_bff(&self) -> Process {
+        start_process(
+            "bff-svc",
+            "postgres://unused.invalid/none",
+            None,
+            &self.broker,
+            &self.auth.endpoint,
+            &[("ACCOUNTING_URL", self.accounting.endpoint.as_str())],
+        )
+        .await
+    }
+
     pub async fn payouts(
         endpoint: &str,
     ) -> ates_contracts::ates::payouts::v1::payouts_service_client::PayoutsServiceClient<Channel>
