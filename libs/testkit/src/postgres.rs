@@ -97,11 +97,18 @@ impl PrivatePostgres {
         self.directory.path().join("data")
     }
 
+    /// A command running `program` as the cluster's owner. `setpriv` changes user and then
+    /// execs (unlike `runuser`, which forks and waits), so the server is the test's own child:
+    /// a kill reaches the postmaster itself and the test reaps it. An orphaned postmaster would
+    /// stay a zombie where nothing reaps orphans, and its pid in `postmaster.pid` would then
+    /// keep the next start from running.
     fn command(&self, program: &str) -> tokio::process::Command {
         let program = self.bin.join(program);
         if self.as_postgres_user {
-            let mut command = tokio::process::Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
+            let mut command = tokio::process::Command::new("setpriv");
+            command
+                .args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
+                .arg(program);
             command
         } else {
             tokio::process::Command::new(program)
@@ -152,6 +159,10 @@ impl PrivatePostgres {
     pub async fn stop(&mut self) {
         if let Some(mut server) = self.server.take() {
             server.kill().await;
+            // The postmaster is dead and reaped; its lock file would only make the next start
+            // check a pid that the machine may have given to another process since. (The
+            // shared-memory check that guards the data against a live backend still runs.)
+            let _ = std::fs::remove_file(self.data().join("postmaster.pid"));
         }
     }
 
@@ -161,5 +172,55 @@ impl PrivatePostgres {
             self.start_server().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a process with this pid exists and is not a zombie.
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            // The state follows the command name in parentheses.
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+    }
+
+    #[tokio::test]
+    async fn a_killed_server_leaves_no_process_behind_and_restarts_on_its_committed_data() {
+        let mut postgres = PrivatePostgres::start().await.unwrap();
+        for round in 0..3 {
+            let (client, connection) =
+                tokio_postgres::connect(&postgres.admin_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS kept (round int); INSERT INTO kept VALUES ({round})"
+                ))
+                .await
+                .unwrap();
+            let postmaster = postgres.server.as_ref().and_then(ChildProcess::id).unwrap();
+            postgres.stop().await;
+            assert!(
+                !alive(postmaster),
+                "round {round}: the postmaster {postmaster} outlived its kill"
+            );
+            postgres.restart().await.unwrap();
+        }
+        let (client, connection) =
+            tokio_postgres::connect(&postgres.admin_url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let rows: i64 = client
+            .query_one("SELECT count(*) FROM kept", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 3, "every committed row survives the kills");
     }
 }
