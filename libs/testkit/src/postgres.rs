@@ -107,7 +107,12 @@ impl PrivatePostgres {
         if self.as_postgres_user {
             let mut command = tokio::process::Command::new("setpriv");
             command
-                .args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
+                .args([
+                    "--reuid=postgres",
+                    "--regid=postgres",
+                    "--init-groups",
+                    "--",
+                ])
                 .arg(program);
             command
         } else {
