@@ -495,7 +495,7 @@ async fn soak(plan: Plan, seed: u64) {
     let (_, admin) = fleet.system.sign_in(ADMIN_BEAK).await;
     let payouts_endpoint = fleet.fronts["payouts-svc"].clone();
     let mut made: Vec<payouts::Payout> = Vec::new();
-    let mut payouts_client = System::payouts(&payouts_endpoint).await;
+    let payouts_client = System::payouts(&payouts_endpoint).await;
     for date in &closed {
         // The scheduled close of each date ran (or, had it not yet, this one does: closing
         // again pays nobody twice); wait for every e-mail to be sent.
@@ -525,7 +525,6 @@ async fn soak(plan: Plan, seed: u64) {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
-    let _ = &mut payouts_client;
     assert!(!made.is_empty(), "seed {seed}: the closes paid nobody");
     let mut paid: BTreeMap<String, i64> = BTreeMap::new();
     for payout in &made {

@@ -116,7 +116,7 @@ pub fn owed(day: &Day) -> BTreeMap<String, i64> {
 
 /// `date`'s payouts as payouts lists them, every page.
 pub async fn listed(endpoint: &str, admin: &str, date: NaiveDate) -> Vec<payouts::Payout> {
-    let mut client = System::payouts(endpoint).await;
+    let client = System::payouts(endpoint).await;
     let mut all = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -137,7 +137,6 @@ pub async fn listed(endpoint: &str, admin: &str, date: NaiveDate) -> Vec<payouts
         .into_inner();
         all.extend(page.payouts);
         if page.next_page_token.is_empty() {
-            let _ = &mut client;
             return all;
         }
         page_token = page.next_page_token;
@@ -233,7 +232,7 @@ pub async fn assert_paid_close_at_zero(
     seed: u64,
 ) {
     use ates_contracts::ates::accounting::v1 as accounting;
-    let mut client = system.accounting().await;
+    let client = system.accounting().await;
     for payout in made {
         let closed = ates_testkit::eventually(Duration::from_secs(20), || {
             let mut client = client.clone();
@@ -257,5 +256,4 @@ pub async fn assert_paid_close_at_zero(
             payout.account_id
         );
     }
-    let _ = &mut client;
 }
