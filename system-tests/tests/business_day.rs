@@ -20,7 +20,7 @@ use ates_testkit::SmtpSink;
 use chrono::Utc;
 use system::close::{broker, check_emails, run_day_before_midnight, wait_until_paid, zone_ending};
 use system::day::{self, Day};
-use system::{ADMIN_BEAK, Process, System};
+use system::{ADMIN_BEAK, System};
 
 /// Seconds from the test's start to the end of the first business date.
 const FIRST_DAY_SECONDS: i64 = 45;
@@ -63,17 +63,13 @@ async fn midnight(day: &mut Day, payouts_endpoint: &str, admin: &str) -> Vec<pay
 async fn two_business_days_through_all_six_services_pay_mail_and_report_exactly_what_the_books_say()
 {
     let seed = day::seed(20_261_125);
-    // An offset at or behind UTC for the first date, so that the clock can move a day ahead.
-    let first_date = (Utc::now() + chrono::Duration::seconds(FIRST_DAY_SECONDS))
-        .date_naive()
-        .pred_opt()
-        .unwrap();
-    let first_zone = zone_ending(first_date, FIRST_DAY_SECONDS);
-    let system = System::start_with(
+    // The services start in UTC; once all run, the clock moves to a zone at or behind UTC in
+    // which the first date ends in FIRST_DAY_SECONDS (so that the clock can move a day ahead).
+    let mut system = System::start_with(
         broker(),
         &[],
         &[
-            ("BUSINESS_TIME_ZONE", first_zone.as_str()),
+            ("BUSINESS_TIME_ZONE", "+00:00"),
             ("TRACKER_TASK_EVENTS_VERSION", "v1"),
             ("TRACKER_BACKFILL_INTERVAL_SECONDS", "1"),
         ],
@@ -83,6 +79,16 @@ async fn two_business_days_through_all_six_services_pay_mail_and_report_exactly_
     let smtp = SmtpSink::start().await.unwrap();
     let payouts = system.start_payouts_alone(&smtp.url(), &[]).await;
     let bff = system.start_bff().await;
+    let first_date = (Utc::now() + chrono::Duration::seconds(FIRST_DAY_SECONDS))
+        .date_naive()
+        .pred_opt()
+        .unwrap();
+    let first_zone = zone_ending(first_date, FIRST_DAY_SECONDS);
+    for process in [&system.accounting, &analytics, &payouts] {
+        process.set_env("BUSINESS_TIME_ZONE", Some(&first_zone));
+        process.restart().await;
+    }
+    system.set_setting("BUSINESS_TIME_ZONE", &first_zone);
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
 
     // The first date, old clients' events (v1).
@@ -90,7 +96,7 @@ async fn two_business_days_through_all_six_services_pay_mail_and_report_exactly_
     day.titles_announced = false;
     assert_eq!(
         day.date, first_date,
-        "seed {seed}: the services started too slowly"
+        "seed {seed}: the services restarted too slowly"
     );
     let end = day.calendar.end_of(first_date);
     run_day_before_midnight(&system, &mut day, end, 2).await;
@@ -100,8 +106,7 @@ async fn two_business_days_through_all_six_services_pay_mail_and_report_exactly_
     // count business days restart in the new zone, and the tracker publishes v2 from now on.
     let second_date = day.date;
     let second_zone = zone_ending(second_date, SECOND_DAY_SECONDS);
-    let processes: [&Process; 3] = [&system.accounting, &analytics, &payouts];
-    for process in processes {
+    for process in [&system.accounting, &analytics, &payouts] {
         process.set_env("BUSINESS_TIME_ZONE", Some(&second_zone));
         process.restart().await;
     }

@@ -20,6 +20,8 @@ use std::time::Duration;
 use ates_contracts::ates::accounting::v1 as accounting;
 use ates_contracts::ates::tracker::v1 as tracker;
 use ates_contracts::ates::tracker::v1::tracker_service_client::TrackerServiceClient;
+use ates_contracts::routing::{self, Service};
+use lapin::options::BasicGetOptions;
 use system::day::{self, Day};
 use system::{ADMIN_BEAK, Process, System, signed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,35 +30,119 @@ use tokio::net::{TcpListener, TcpStream};
 /// Fewest day steps after the crash.
 const STEPS_AFTER: usize = 30;
 
-/// Starts `process` again with `ATES_FAULT_POINT=point`.
+/// Starts `process` again with `ATES_FAULT_POINT=point`, without waiting for it to serve: it
+/// may reach the point first.
 async fn arm(process: &Process, point: &str) {
     process.set_env("ATES_FAULT_POINT", Some(point));
-    process.restart().await;
+    process.restart_unchecked().await;
 }
 
-/// Waits until `process` died at its armed point by itself, then starts it without the point.
-async fn recover(system: Arc<System>, process: fn(&System) -> &Process, point: &'static str) {
+/// What a crash left for the restarted process to deduplicate, found while the process is
+/// dead: the ids of events it had applied and committed (in the consumer's inbox) that are
+/// about to be delivered or published again.
+type Leftovers = fn(&System) -> futures::future::BoxFuture<'_, Vec<String>>;
+
+/// accounting died after a commit and before its ack: the deliveries it held are back in its
+/// queues, marked redelivered; those whose ids are in its inbox were applied already.
+fn redelivered_and_applied(system: &System) -> futures::future::BoxFuture<'_, Vec<String>> {
+    Box::pin(async move {
+        let topology = ates_messaging::Topology::new(system.broker.prefix());
+        let connection = system.broker.connect().await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        let mut redelivered = Vec::new();
+        for subscription in routing::subscriptions_of(Service::Accounting) {
+            let queue = topology.queue(&subscription);
+            // Taken without acks and handed back when the connection closes.
+            for _ in 0..2_000 {
+                let Some(message) = channel
+                    .basic_get(queue.clone().into(), BasicGetOptions { no_ack: false })
+                    .await
+                    .unwrap()
+                else {
+                    break;
+                };
+                if message.delivery.redelivered
+                    && let Some(id) = message.delivery.properties.message_id()
+                {
+                    redelivered.push(id.to_string());
+                }
+            }
+        }
+        let _ = connection.close(200, "looked".into()).await;
+        applied_of(&system.accounting, &redelivered).await
+    })
+}
+
+/// The tracker died after the broker confirmed a relay batch and before it deleted the rows:
+/// rows still in its outbox whose events accounting applied already, to be published again.
+fn published_and_applied(system: &System) -> futures::future::BoxFuture<'_, Vec<String>> {
+    Box::pin(async move {
+        let outbox = system
+            .tracker
+            .texts("SELECT event_id::text AS value FROM outbox_events")
+            .await;
+        // The confirmed events reach accounting while the tracker is dead.
+        ates_testkit::eventually(Duration::from_secs(20), || async {
+            let applied = applied_of(&system.accounting, &outbox).await;
+            (!applied.is_empty()).then_some(applied)
+        })
+        .await
+        .unwrap_or_default()
+    })
+}
+
+/// The ids among `events` that `process`'s inbox holds.
+async fn applied_of(process: &Process, events: &[String]) -> Vec<String> {
+    if events.is_empty() {
+        return Vec::new();
+    }
+    let listed = events
+        .iter()
+        .map(|id| format!("'{}'", uuid::Uuid::parse_str(id).unwrap()))
+        .collect::<Vec<_>>()
+        .join(",");
+    process
+        .texts(&format!(
+            "SELECT event_id::text AS value FROM inbox_events WHERE event_id IN ({listed})"
+        ))
+        .await
+}
+
+/// Waits until `process` died at its armed point (on the point's abort), finds what it left to
+/// deduplicate, then starts it without the point; answers the leftovers.
+async fn recover(
+    system: Arc<System>,
+    process: fn(&System) -> &Process,
+    point: &'static str,
+    leftovers: Leftovers,
+) -> Vec<String> {
     let process = process(&system);
-    assert!(
-        process.wait_exited(Duration::from_secs(90)).await,
-        "{} never reached {point}",
-        process.name
+    process
+        .wait_died_at_fault_point(Duration::from_secs(90))
+        .await;
+    let left = leftovers(&system).await;
+    eprintln!(
+        "{} died at {point}, leaving {} applied events to come again; starting it again",
+        process.name,
+        left.len()
     );
-    eprintln!("{} died at {point}; starting it again", process.name);
     process.set_env("ATES_FAULT_POINT", None);
     process.restart().await;
+    left
 }
 
-/// The day runs while `process` is armed with `point`; it dies there, is started again and the
-/// day goes on; afterwards the money equals the books and nothing was parked.
+/// The day runs while `process` is armed with `point`; it dies there, leaving events that were
+/// applied once to come again, is started again and the day goes on; afterwards the money
+/// equals the books (each of those events applied once) and nothing was parked.
 async fn a_day_through_a_crash_at(
     seed: u64,
     process: fn(&System) -> &Process,
     point: &'static str,
+    leftovers: Leftovers,
 ) {
     let system = Arc::new(System::start().await);
     arm(process(&system), point).await;
-    let recovery = tokio::spawn(recover(system.clone(), process, point));
+    let recovery = tokio::spawn(recover(system.clone(), process, point, leftovers));
     let mut day = Day::begin(&system, seed).await;
     let mut after = 0;
     while after < STEPS_AFTER {
@@ -65,7 +151,11 @@ async fn a_day_through_a_crash_at(
             after += 1;
         }
     }
-    recovery.await.unwrap();
+    let left = recovery.await.unwrap();
+    assert!(
+        !left.is_empty(),
+        "seed {seed}: the crash at {point} left nothing applied to come again"
+    );
     day.summarise();
     day.settle_and_check(&system, Duration::from_secs(60)).await;
     system.assert_no_dead_letters(seed).await;
@@ -74,14 +164,26 @@ async fn a_day_through_a_crash_at(
 #[tokio::test(flavor = "multi_thread")]
 async fn accounting_killed_after_a_consumer_commit_before_its_ack_applies_each_event_once() {
     let seed = day::seed(20_261_203);
-    a_day_through_a_crash_at(seed, |system| &system.accounting, "consumer.after_commit").await;
+    a_day_through_a_crash_at(
+        seed,
+        |system| &system.accounting,
+        "consumer.after_commit",
+        redelivered_and_applied,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tracker_killed_after_the_relays_confirm_before_its_delete_publishes_again_harmlessly()
 {
     let seed = day::seed(20_261_204);
-    a_day_through_a_crash_at(seed, |system| &system.tracker, "relay.after_confirm").await;
+    a_day_through_a_crash_at(
+        seed,
+        |system| &system.tracker,
+        "relay.after_confirm",
+        published_and_applied,
+    )
+    .await;
 }
 
 /// A TCP proxy in front of a gRPC server that, when armed, forwards a request and then drops

@@ -100,10 +100,9 @@ async fn a_close_killed_after_its_first_payouts_resumes_and_pays_each_remaining_
     let mut day = Day::begin(&system, seed).await;
     run_day_before_midnight(&system, &mut day, calendar.end_of(date), 2).await;
     let owed = owed(&day);
-    assert!(
-        payouts.wait_exited(Duration::from_secs(30)).await,
-        "seed {seed}: payouts did not die after its first payout"
-    );
+    payouts
+        .wait_died_at_fault_point(Duration::from_secs(30))
+        .await;
     payouts.set_env("ATES_FAULT_POINT", None);
     payouts.restart().await;
     let (_, admin) = system.sign_in(ADMIN_BEAK).await;
@@ -138,10 +137,9 @@ async fn a_sender_killed_after_the_server_accepted_sends_at_most_one_duplicate_w
     let mut day = Day::begin(&system, seed).await;
     run_day_before_midnight(&system, &mut day, calendar.end_of(date), 2).await;
     let owed = owed(&day);
-    assert!(
-        payouts.wait_exited(Duration::from_secs(30)).await,
-        "seed {seed}: payouts did not die after the server accepted an e-mail"
-    );
+    payouts
+        .wait_died_at_fault_point(Duration::from_secs(30))
+        .await;
     assert_eq!(
         smtp.messages().len(),
         1,

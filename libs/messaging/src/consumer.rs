@@ -321,7 +321,14 @@ impl Consumer {
             }
         };
 
-        ates_fault::fault_point("consumer.after_commit");
+        // The crash point is a commit that changed something: a batch of redeliveries or
+        // failures committed nothing worth dying over.
+        if outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, batch::Outcome::Applied))
+        {
+            ates_fault::fault_point("consumer.after_commit");
+        }
         #[cfg(feature = "fault-injection")]
         if self.config.crash_after_first_commit {
             tracing::warn!(queue = %queue, "fault injection: consumer dies after commit, before ack");

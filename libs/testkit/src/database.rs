@@ -106,6 +106,27 @@ pub async fn count(pool: &ates_storage::DbPool, sql: &str) -> i64 {
         .n
 }
 
+/// The text column `value` of every row a query (`SELECT ... AS value ...`) answers on `pool`.
+pub async fn texts(pool: &ates_storage::DbPool, sql: &str) -> Vec<String> {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let mut conn = pool
+        .get()
+        .await
+        .expect("a connection to the test's database");
+    diesel::sql_query(sql)
+        .load::<Row>(&mut conn)
+        .await
+        .unwrap_or_else(|error| panic!("`{sql}`: {error}"))
+        .into_iter()
+        .map(|row| row.value)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

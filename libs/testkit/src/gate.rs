@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Listens on a port of its own and, while open, forwards every connection to `target`. While
 /// closed nothing listens on the port, so clients get "connection refused".
@@ -41,8 +41,11 @@ impl TcpGate {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
         let target = self.target;
         *acceptor = Some(tokio::spawn(async move {
+            // The connections live in the acceptor's set: they end when it is aborted.
+            let mut connections = JoinSet::new();
             while let Ok((mut inbound, _)) = listener.accept().await {
-                tokio::spawn(async move {
+                while connections.try_join_next().is_some() {}
+                connections.spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
@@ -66,7 +69,7 @@ impl Drop for TcpGate {
 /// Listens on a port of its own and forwards each connection to one of `targets` that accepts
 /// it, trying them in turn from the next one: what a Kubernetes Service does in front of its
 /// pods. A connection whose target dies is closed, and the client's next one goes to a live
-/// target.
+/// target. Dropping it closes the port and every connection through it.
 #[derive(Debug)]
 pub struct TcpBalancer {
     port: u16,
@@ -81,11 +84,14 @@ impl TcpBalancer {
         let port = listener.local_addr()?.port();
         let targets = Arc::new(targets);
         let acceptor = tokio::spawn(async move {
+            // The connections live in the acceptor's set: they end when it is aborted.
+            let mut connections = JoinSet::new();
             let mut turn = 0usize;
             while let Ok((mut inbound, _)) = listener.accept().await {
+                while connections.try_join_next().is_some() {}
                 turn = turn.wrapping_add(1);
                 let targets = targets.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     for offset in 0..targets.len() {
                         let target = targets[(turn + offset) % targets.len()];
                         let connect = TcpStream::connect(target);

@@ -37,9 +37,9 @@ impl ChildProcess {
         }
     }
 
-    /// Whether the process has exited (without waiting).
-    pub fn try_exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+    /// How the process exited, when it has (without waiting).
+    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// SIGKILLs the process group and waits for the child to exit.

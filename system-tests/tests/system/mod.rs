@@ -16,6 +16,9 @@ use ates_contracts::routing::{self, Service};
 use ates_testkit::{ChildProcess, HealthStatus, TestBroker, TestDatabase, wait_for_health};
 use tonic::transport::Channel;
 
+/// The signal `std::process::abort` raises (Linux).
+const SIGABRT: i32 = 6;
+
 pub const ADMIN_EMAIL: &str = "admin@uberpopug.test";
 pub const ADMIN_BEAK: &str = "system-test-admin-beak-0123456789abcdef";
 
@@ -47,12 +50,16 @@ pub struct Process {
 }
 
 impl Process {
-    async fn spawn(&self) {
+    /// Starts the binary into `slot` (which must hold no live process).
+    fn spawn_into(&self, slot: &mut Option<ChildProcess>) {
         let mut command = tokio::process::Command::new(binary(self.name));
         let environment = self.environment.lock().unwrap().clone();
         command.envs(environment.iter().map(|(key, value)| (key, value)));
-        let child = ChildProcess::spawn(self.name, command).unwrap();
-        *self.child.lock().await = Some(child);
+        *slot = Some(ChildProcess::spawn(self.name, command).unwrap());
+    }
+
+    /// Waits until the process serves.
+    async fn wait_serving(&self) {
         let status = wait_for_health(
             &self.endpoint,
             HealthStatus::Serving,
@@ -65,6 +72,11 @@ impl Process {
             "{} did not become SERVING",
             self.name
         );
+    }
+
+    async fn spawn(&self) {
+        self.spawn_into(&mut *self.child.lock().await);
+        self.wait_serving().await;
     }
 
     /// SIGKILLs the process, as a crash would.
@@ -95,27 +107,60 @@ impl Process {
         }
     }
 
-    /// Waits until the process has exited by itself (a crash); false when it still runs after
-    /// `timeout`.
-    pub async fn wait_exited(&self, timeout: Duration) -> bool {
+    /// Waits until the process has exited by itself (a crash) and answers how; `None` when it
+    /// still runs after `timeout`.
+    pub async fn wait_exited(&self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(child) = self.child.lock().await.as_mut()
-                && child.try_exited()
+            if let Some(status) = self
+                .child
+                .lock()
+                .await
+                .as_mut()
+                .and_then(ChildProcess::try_exit_status)
             {
-                return true;
+                return Some(status);
             }
             if tokio::time::Instant::now() >= deadline {
-                return false;
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
+    /// Kills the process and starts it again (same port, database and settings) in one step,
+    /// so that two restarts at once never start two processes.
+    async fn respawn(&self) {
+        let mut slot = self.child.lock().await;
+        if let Some(mut child) = slot.take() {
+            child.kill().await;
+        }
+        self.spawn_into(&mut slot);
+    }
+
     /// Starts the process again (same port, database and settings) and waits until it serves.
     pub async fn restart(&self) {
-        self.kill().await;
-        self.spawn().await;
+        self.respawn().await;
+        self.wait_serving().await;
+    }
+
+    /// Waits until the process died at the fault point it was armed with (`ATES_FAULT_POINT`):
+    /// the point aborts, so the process ends on SIGABRT, which nothing else here sends; fails
+    /// when it runs on after `timeout` or ended any other way.
+    pub async fn wait_died_at_fault_point(&self, timeout: Duration) {
+        use std::os::unix::process::ExitStatusExt as _;
+        let status = self.wait_exited(timeout).await;
+        assert!(
+            status.is_some_and(|status| status.signal() == Some(SIGABRT)),
+            "{} did not die at its fault point within {timeout:?}: {status:?}",
+            self.name
+        );
+    }
+
+    /// Starts the process again without waiting for it to serve: one armed to die at a fault
+    /// point may die before it ever does.
+    pub async fn restart_unchecked(&self) {
+        self.respawn().await;
     }
 }
 
@@ -281,9 +326,22 @@ impl System {
         }
     }
 
+    /// Changes a setting every process of this system got, as tests read it (the processes
+    /// themselves are restarted with it by the caller).
+    pub fn set_setting(&mut self, key: &str, value: &str) {
+        self.settings.retain(|(name, _)| name != key);
+        self.settings.push((key.to_owned(), value.to_owned()));
+    }
+
     /// Clients reach the service `name` (a binary name) at `endpoint` from now on.
     pub fn set_front(&mut self, name: &'static str, endpoint: String) {
         self.fronts.insert(name, endpoint);
+    }
+
+    /// Where clients reach the service `name` (a binary name) when it is not the process
+    /// itself.
+    pub fn front(&self, name: &str) -> &str {
+        &self.fronts[name]
     }
 
     /// Where clients reach `process`'s service.
@@ -473,6 +531,13 @@ impl Process {
         let database = self.database.as_ref().expect("the process owns a database");
         let pool = ates_storage::pool(database.url(), 1).unwrap();
         ates_testkit::database::count(&pool, sql).await
+    }
+
+    /// The text column `value` of every row a query answers on the process's own database.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let database = self.database.as_ref().expect("the process owns a database");
+        let pool = ates_storage::pool(database.url(), 1).unwrap();
+        ates_testkit::database::texts(&pool, sql).await
     }
 }
 
