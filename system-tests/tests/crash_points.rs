@@ -26,6 +26,7 @@ use system::day::{self, Day};
 use system::{ADMIN_BEAK, Process, System, signed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tonic::Code;
 
 /// Fewest day steps after the crash.
 const STEPS_AFTER: usize = 30;
@@ -42,35 +43,50 @@ async fn arm(process: &Process, point: &str) {
 /// about to be delivered or published again.
 type Leftovers = fn(&System) -> futures::future::BoxFuture<'_, Vec<String>>;
 
-/// accounting died after a commit and before its ack: the deliveries it held are back in its
-/// queues, marked redelivered; those whose ids are in its inbox were applied already.
+/// accounting died after a commit and before its ack: the deliveries it held come back to its
+/// queues (the broker returns them soon after the connection died), marked redelivered; those
+/// whose ids are in its inbox were applied already. Each look takes the queues' messages
+/// without acking and hands them back, which may count as a delivery: a few looks stay far
+/// below the queues' delivery limit.
 fn redelivered_and_applied(system: &System) -> futures::future::BoxFuture<'_, Vec<String>> {
     Box::pin(async move {
-        let topology = ates_messaging::Topology::new(system.broker.prefix());
-        let connection = system.broker.connect().await.unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        let mut redelivered = Vec::new();
-        for subscription in routing::subscriptions_of(Service::Accounting) {
-            let queue = topology.queue(&subscription);
-            // Taken without acks and handed back when the connection closes.
-            for _ in 0..2_000 {
-                let Some(message) = channel
-                    .basic_get(queue.clone().into(), BasicGetOptions { no_ack: false })
-                    .await
-                    .unwrap()
-                else {
-                    break;
-                };
-                if message.delivery.redelivered
-                    && let Some(id) = message.delivery.properties.message_id()
-                {
-                    redelivered.push(id.to_string());
-                }
+        for _ in 0..10 {
+            let applied = applied_of(&system.accounting, &redelivered(system).await).await;
+            if !applied.is_empty() {
+                return applied;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Vec::new()
+    })
+}
+
+/// The ids of the messages in accounting's queues marked redelivered, looked at once.
+async fn redelivered(system: &System) -> Vec<String> {
+    let topology = ates_messaging::Topology::new(system.broker.prefix());
+    let connection = system.broker.connect().await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let mut redelivered = Vec::new();
+    for subscription in routing::subscriptions_of(Service::Accounting) {
+        let queue = topology.queue(&subscription);
+        // Taken without acks and handed back when the connection closes.
+        for _ in 0..2_000 {
+            let Some(message) = channel
+                .basic_get(queue.clone().into(), BasicGetOptions { no_ack: false })
+                .await
+                .unwrap()
+            else {
+                break;
+            };
+            if message.delivery.redelivered
+                && let Some(id) = message.delivery.properties.message_id()
+            {
+                redelivered.push(id.to_string());
             }
         }
-        let _ = connection.close(200, "looked".into()).await;
-        applied_of(&system.accounting, &redelivered).await
-    })
+    }
+    let _ = connection.close(200, "looked".into()).await;
+    redelivered
 }
 
 /// The tracker died after the broker confirmed a relay batch and before it deleted the rows:
@@ -96,11 +112,16 @@ async fn applied_of(process: &Process, events: &[String]) -> Vec<String> {
     if events.is_empty() {
         return Vec::new();
     }
+    // Rendered from parsed UUIDs: nothing else reaches the query.
     let listed = events
         .iter()
-        .map(|id| format!("'{}'", uuid::Uuid::parse_str(id).unwrap()))
+        .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+        .map(|id| format!("'{id}'"))
         .collect::<Vec<_>>()
         .join(",");
+    if listed.is_empty() {
+        return Vec::new();
+    }
     process
         .texts(&format!(
             "SELECT event_id::text AS value FROM inbox_events WHERE event_id IN ({listed})"
@@ -284,7 +305,7 @@ impl AnswerDropper {
 }
 
 /// Calls `call` once through the armed proxy (its answer is dropped: the call fails as an
-/// outage would), then again with the same request through the disarmed one.
+/// outage would), then again with the same request through the disarmed one until it answers.
 async fn with_the_first_answer_lost<T, F, Fut>(proxy: &AnswerDropper, mut call: F) -> T
 where
     F: FnMut() -> Fut,
@@ -299,7 +320,19 @@ where
     };
     assert_eq!(proxy.dropped(), before + 1, "the proxy dropped no answer");
     eprintln!("first answer lost: {status:?}");
-    call().await.unwrap()
+    // The retry, as a client makes it: the same request again while the transport fails (the
+    // channel may first try the connection the proxy cut).
+    for _ in 0..10 {
+        match call().await {
+            Ok(answer) => return answer,
+            Err(status) if matches!(status.code(), Code::Unavailable | Code::Cancelled) => {
+                eprintln!("retrying after {status:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => panic!("the retry failed: {status:?}"),
+        }
+    }
+    panic!("the retry never reached the tracker")
 }
 
 #[tokio::test(flavor = "multi_thread")]

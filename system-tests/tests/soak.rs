@@ -332,13 +332,15 @@ async fn set_zone(fleet: &Fleet, zone: &str) {
     }
 }
 
-/// Waits until `first` ends in `zone` (true), or `stop` comes first (false); then moves the
+/// Waits until `first` ends in `zone` (true; `passed` is cancelled then), or `stop` comes first
+/// (false); then moves the
 /// clock to a zone in which the next date ends long after the run, so that its close comes
 /// only when the test moves the clock again.
 async fn past_the_first_midnight(
     fleet: Arc<Fleet>,
     first: NaiveDate,
     zone: String,
+    passed: CancellationToken,
     stop: CancellationToken,
 ) -> bool {
     let calendar: BusinessCalendar = zone.parse().unwrap();
@@ -348,6 +350,7 @@ async fn past_the_first_midnight(
             () = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
+    passed.cancel();
     let next = first.succ_opt().unwrap();
     set_zone(&fleet, &zone_ending(next, 6 * 3_600)).await;
     eprintln!("the clock moved on: {first} closed, {next} runs");
@@ -463,12 +466,21 @@ async fn entries_of(
     (entries, closing)
 }
 
-/// How many popugs the books say are owed money.
-fn owed_count(day: &Day) -> usize {
+/// How many popugs the books say are owed money: their balance above what they were owed at
+/// `closed` (the balances when the last midnight passed, which its close paid, as far as
+/// payouts had heard), or above zero before any.
+fn owed_count(day: &Day, closed: Option<&BTreeMap<String, i64>>) -> usize {
     day.books
         .balances
-        .values()
-        .filter(|cents| **cents > 0)
+        .iter()
+        .filter(|(account, cents)| {
+            let paid = closed
+                .and_then(|closed| closed.get(*account))
+                .copied()
+                .unwrap_or(0)
+                .max(0);
+            **cents - paid > 0
+        })
         .count()
 }
 
@@ -527,10 +539,12 @@ async fn soak(plan: Plan, seed: u64) {
             stop.clone(),
         ));
     }
+    let first_midnight = CancellationToken::new();
     let clock = tokio::spawn(past_the_first_midnight(
         fleet.clone(),
         first_date,
         first_zone,
+        first_midnight.clone(),
         stop.clone(),
     ));
 
@@ -538,6 +552,7 @@ async fn soak(plan: Plan, seed: u64) {
     // that open tasks stay few and popugs earn), now and then a reshuffle, a rewrite or a
     // refused completion; whenever fewer than two popugs are owed money, some earn.
     let mut actions = StdRng::seed_from_u64(rng.random());
+    let mut at_midnight: Option<BTreeMap<String, i64>> = None;
     while started.elapsed() < plan.length {
         let action = match actions.random_range(0..100) {
             0..30 => day::CREATE,
@@ -547,7 +562,10 @@ async fn soak(plan: Plan, seed: u64) {
             _ => day::REFUSED,
         };
         day.act(action).await;
-        if owed_count(&day) < 2 {
+        if at_midnight.is_none() && first_midnight.is_cancelled() {
+            at_midnight = Some(day.books.balances.clone());
+        }
+        if owed_count(&day, at_midnight.as_ref()) < 2 {
             day.act(day::CREATE).await;
             for _ in 0..4 {
                 day.act(day::COMPLETE).await;
@@ -594,7 +612,7 @@ async fn soak(plan: Plan, seed: u64) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     // The first date was closed by the schedule, under the chaos, once: closing it now pays
-    // nobody.
+    // nobody (and waits for a close still running, which holds the same lock).
     if first_paid.is_empty() {
         problems.push(format!("the close of {first_date} paid nobody"));
     }
@@ -602,6 +620,13 @@ async fn soak(plan: Plan, seed: u64) {
     if !again.already_closed || !again.payouts.is_empty() {
         problems.push(format!(
             "{first_date} was not closed by the schedule: closing it now answers {again:?}"
+        ));
+    }
+    let listed_again = listed(&payouts_endpoint, &admin, first_date).await;
+    if listed_again != first_paid {
+        problems.push(format!(
+            "{first_date}'s payouts changed after they were mailed and the balances settled: \
+             {first_paid:?}, then {listed_again:?}"
         ));
     }
 
@@ -656,6 +681,45 @@ async fn soak(plan: Plan, seed: u64) {
         }
     }
 
+    // Analytics equals accounting, while today is still the second date (after its close
+    // both would say 0 earned today).
+    let analytics_client =
+        AnalyticsServiceClient::new(System::channel(&fleet.system.front("analytics-svc")).await);
+    let accounting_summary = persist(|| {
+        let mut client = accounting_client.clone();
+        let request = signed(accounting::GetTodayManagementEarningsRequest {}, &admin);
+        async move { client.get_today_management_earnings(request).await }
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .today
+    .unwrap();
+    let negative = balances_of(&accounting_client, &admin)
+        .await
+        .values()
+        .filter(|cents| **cents < 0)
+        .count() as i64;
+    let analytics_equal = ates_testkit::eventually(Duration::from_secs(60), || {
+        let mut client = analytics_client.clone();
+        let request = signed(analytics::GetSummaryRequest {}, &admin);
+        let wanted = (accounting_summary.earnings_cents, negative);
+        async move {
+            let summary = client.get_summary(request).await.ok()?.into_inner();
+            (!summary.rebuilding
+                && (
+                    summary.management_earnings_cents,
+                    summary.negative_balance_count,
+                ) == wanted)
+                .then_some(())
+        }
+    })
+    .await
+    .is_some();
+    if !analytics_equal {
+        problems.push("analytics never equalled accounting".to_owned());
+    }
+
     // The second close comes after the chaos, once payouts has heard of every fee and reward:
     // the books predict it to the cent. Each popug is paid what the books say it earned less
     // what the first close paid it, when that is positive; nobody else is paid; every balance
@@ -680,17 +744,26 @@ async fn soak(plan: Plan, seed: u64) {
         .into_iter()
         .filter(|(_, cents)| *cents > 0)
         .collect();
+    if owed_second.is_empty() {
+        problems.push(format!(
+            "nobody was owed at the close of {second_date}: it tested nothing"
+        ));
+    }
     let second_end = Duration::from_secs(15);
-    set_zone(
-        &fleet,
-        &zone_ending(second_date, second_end.as_secs() as i64),
-    )
-    .await;
-    eprintln!("the clock moved on: {second_date} ends in {second_end:?}, after the chaos");
+    let second_zone = zone_ending(second_date, second_end.as_secs() as i64);
+    set_zone(&fleet, &second_zone).await;
+    let second_end_at = second_zone
+        .parse::<BusinessCalendar>()
+        .unwrap()
+        .end_of(second_date);
+    eprintln!("the clock moved on: {second_date} ends at {second_end_at}, after the chaos");
     let deadline = tokio::time::Instant::now() + second_end + Duration::from_secs(90);
     let second_paid = loop {
         let listed = listed(&payouts_endpoint, &admin, second_date).await;
-        if paid_by_account(&listed) == owed_second && listed.iter().all(|payout| payout.email_sent)
+        // The close runs a second after midnight (PAYOUTS_CLOSE_GRACE_SECONDS).
+        if Utc::now() > second_end_at + chrono::Duration::seconds(3)
+            && paid_by_account(&listed) == owed_second
+            && listed.iter().all(|payout| payout.email_sent)
         {
             break listed;
         }
@@ -817,40 +890,6 @@ async fn soak(plan: Plan, seed: u64) {
         ));
     }
 
-    // Analytics equals accounting.
-    let analytics_client =
-        AnalyticsServiceClient::new(System::channel(&fleet.system.front("analytics-svc")).await);
-    let accounting_summary = persist(|| {
-        let mut client = accounting_client.clone();
-        let request = signed(accounting::GetTodayManagementEarningsRequest {}, &admin);
-        async move { client.get_today_management_earnings(request).await }
-    })
-    .await
-    .unwrap()
-    .into_inner()
-    .today
-    .unwrap();
-    let negative = balances.values().filter(|cents| **cents < 0).count() as i64;
-    let analytics_equal = ates_testkit::eventually(Duration::from_secs(60), || {
-        let mut client = analytics_client.clone();
-        let request = signed(analytics::GetSummaryRequest {}, &admin);
-        let wanted = (accounting_summary.earnings_cents, negative);
-        async move {
-            let summary = client.get_summary(request).await.ok()?.into_inner();
-            (!summary.rebuilding
-                && (
-                    summary.management_earnings_cents,
-                    summary.negative_balance_count,
-                ) == wanted)
-                .then_some(())
-        }
-    })
-    .await
-    .is_some();
-    if !analytics_equal {
-        problems.push("analytics never equalled accounting".to_owned());
-    }
-
     // Nothing was set aside.
     let topology = ates_messaging::Topology::new(fleet.system.broker.prefix());
     let connection = fleet.system.broker.connect().await.unwrap();
@@ -900,7 +939,7 @@ async fn soak(plan: Plan, seed: u64) {
         "mail server outages",
         tally.mail_outages.load(Ordering::Relaxed).to_string(),
     );
-    row("business-day boundaries", dates.len().to_string());
+    row("business-day closes", dates.len().to_string());
     row("calls made", calls.to_string());
     row("calls retried", retried.to_string());
     row("tasks", day.task_count().to_string());

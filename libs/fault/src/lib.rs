@@ -7,10 +7,15 @@
 //!
 //! | point | where the process dies |
 //! |---|---|
-//! | `consumer.after_commit` | a consumer's batch is committed (inbox and effects), not yet acked |
+//! | `consumer.after_commit` | a consumer's batch that applied an event is committed (inbox and effects), not yet acked |
 //! | `relay.after_confirm` | the broker confirmed a relay batch; the outbox rows are not yet deleted |
 //! | `payouts.close.after_batch` | a close committed its first payouts, the rest not yet |
 //! | `payouts.email.after_accepted` | the mail server accepted a payout's e-mail; not yet recorded |
+//!
+//! A test process cannot abort itself, so `ates-messaging`'s own tests stage the first two
+//! crashes in-process instead, with that crate's test-only `fault-injection` feature: a consumer
+//! session that ends after its commit without acking or closing, a relay round rolled back
+//! after the broker's confirm. These points are for the real binaries.
 
 /// Aborts the process when `ATES_FAULT_POINT` names `point` (debug builds only).
 pub fn fault_point(point: &str) {
