@@ -684,7 +684,7 @@ async fn soak(plan: Plan, seed: u64) {
     // Analytics equals accounting, while today is still the second date (after its close
     // both would say 0 earned today).
     let analytics_client =
-        AnalyticsServiceClient::new(System::channel(&fleet.system.front("analytics-svc")).await);
+        AnalyticsServiceClient::new(System::channel(fleet.system.front("analytics-svc")).await);
     let accounting_summary = persist(|| {
         let mut client = accounting_client.clone();
         let request = signed(accounting::GetTodayManagementEarningsRequest {}, &admin);
