@@ -685,16 +685,7 @@ async fn soak(plan: Plan, seed: u64) {
     // both would say 0 earned today).
     let analytics_client =
         AnalyticsServiceClient::new(System::channel(fleet.system.front("analytics-svc")).await);
-    let accounting_summary = persist(|| {
-        let mut client = accounting_client.clone();
-        let request = signed(accounting::GetTodayManagementEarningsRequest {}, &admin);
-        async move { client.get_today_management_earnings(request).await }
-    })
-    .await
-    .unwrap()
-    .into_inner()
-    .today
-    .unwrap();
+    let accounting_summary = day::today_earnings(&accounting_client, &admin).await;
     let negative = balances_of(&accounting_client, &admin)
         .await
         .values()

@@ -243,6 +243,24 @@ pub fn calls_made() -> (usize, Duration) {
     )
 }
 
+/// Management's earnings of the current business date as accounting answers the token `admin`
+/// (retried through outages).
+pub async fn today_earnings(
+    client: &AccountingServiceClient<Channel>,
+    admin: &str,
+) -> accounting::DayEarnings {
+    persist(|| {
+        let mut client = client.clone();
+        let request = signed(accounting::GetTodayManagementEarningsRequest {}, admin);
+        async move { client.get_today_management_earnings(request).await }
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .today
+    .unwrap()
+}
+
 /// Calls `call` until it gets an answer that is not an outage, for at most [`OUTAGE_LIMIT`].
 pub async fn persist<T, F, Fut>(mut call: F) -> Result<T, Status>
 where
@@ -933,19 +951,7 @@ impl Day {
             differences.join("\n")
         );
 
-        let today = persist(|| {
-            let mut client = accounting_client.clone();
-            let request = signed(
-                accounting::GetTodayManagementEarningsRequest {},
-                &self.admin,
-            );
-            async move { client.get_today_management_earnings(request).await }
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .today
-        .unwrap();
+        let today = today_earnings(&accounting_client, &self.admin).await;
         assert_eq!(
             (today.fees_cents, today.rewards_cents, today.earnings_cents),
             (
