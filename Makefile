@@ -6,7 +6,7 @@ BUF := tools/node_modules/.bin/buf
 # `make release-contracts` records it) when the service that serves it ships.
 UNRELEASED_PROTO := ates/bff
 
-.PHONY: help up down test soak lint fmt build bench tools k8s-check release-contracts web
+.PHONY: help up down test soak lint fmt build bench bench-parts tools k8s-check release-contracts web
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,11 @@ fmt: ## Format the Rust code.
 build: ## Build every crate and binary.
 	cargo build --workspace --all-targets
 
-bench: ## Benchmarks of delivery and of each service, each next to its baseline (release, built once).
-	@bash scripts/bench.sh
+bench: ## The whole system under a business day's load (release) next to bare PostgreSQL and RabbitMQ loops; one table.
+	@bash scripts/bench.sh system
+
+bench-parts: ## Each service's own benchmarks (in-process), each next to its baseline (release, built once).
+	@bash scripts/bench.sh parts
 
 tools: $(BUF) ## Install the command-line tools (buf, the maildev mail catcher) into tools/node_modules.
 

@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# `make bench`: benchmarks against real PostgreSQL and RabbitMQ, in release mode.
+# `make bench`: the whole system under a business day's load, in release mode, next to bare
+# PostgreSQL and RabbitMQ loops measured in the same run; one table of figures and ratios.
+# `make bench-parts`: each service's own benchmarks (in-process, each next to its baseline).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 use_infrastructure
+# pgbench, for the PostgreSQL ceiling, comes with Debian's PostgreSQL server package.
+compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null || ensure_packages postgresql
+
+if [[ ${1:-system} == system ]]; then
+  # One release build of every binary, the one `make up PROFILE=release` uses: the six services
+  # and the load generator.
+  say "building the release binaries"
+  cargo build --release --bins
+  say "the full system: six services as processes, a business day's load, the ceilings"
+  target/release/ates-bench
+  exit 0
+fi
+
 # One release build of every benchmark, with the workspace's features unified, then each run from
 # it: `cargo bench -p <crate>` would resolve features per crate and rebuild most of the tree for
 # each benchmark.
