@@ -964,7 +964,8 @@ async fn every_entry_is_announced_in_the_audit_log_and_every_touched_bill_with_i
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_upgraded_ledger_knows_what_each_account_earned_on_each_date_before_the_upgrade() {
+async fn an_upgraded_ledger_knows_what_each_account_earned_and_was_charged_on_each_date_before_the_upgrade()
+ {
     use diesel::Connection as _;
     use diesel_async::AsyncPgConnection;
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -1044,6 +1045,18 @@ async fn an_upgraded_ledger_knows_what_each_account_earned_on_each_date_before_t
     assert_eq!(earned(first, "2026-11-19").await, 1_500 * 1000 + 2);
     assert_eq!(earned(first, "2026-11-20").await, -1_000 * 1000 + 1);
     assert_eq!(earned(second, "2026-11-20").await, -2_000 * 1000 + 1);
+    // Fees and rewards apart, for management's earnings, both positive.
+    let by_kind = |account: Uuid, date: &str| {
+        let pool = pool.clone();
+        let sql = format!(
+            "SELECT COALESCE((SELECT fees_cents * 100000 + rewards_cents FROM date_earnings \
+             WHERE account_id = '{account}' AND business_date = '{date}'), -1) AS n"
+        );
+        async move { ates_testkit::database::count(&pool, &sql).await }
+    };
+    assert_eq!(by_kind(first, "2026-11-19").await, 1_500 * 100_000 + 3_000);
+    assert_eq!(by_kind(first, "2026-11-20").await, 1_000 * 100_000);
+    assert_eq!(by_kind(second, "2026-11-20").await, 2_000 * 100_000);
     assert_eq!(
         ates_testkit::database::count(&pool, "SELECT count(*) AS n FROM date_earnings").await,
         3

@@ -20,7 +20,8 @@ use crate::system::{ADMIN_BEAK, System};
 
 type Tracker = tracker::tracker_service_client::TrackerServiceClient<Channel>;
 type Auth = auth::auth_service_client::AuthServiceClient<Channel>;
-type Dashboard = bff::accounting_dashboard_service_client::AccountingDashboardServiceClient<Channel>;
+type Dashboard =
+    bff::accounting_dashboard_service_client::AccountingDashboardServiceClient<Channel>;
 type Analytics = analytics::analytics_service_client::AnalyticsServiceClient<Channel>;
 
 /// A signed-in popug.
@@ -54,10 +55,10 @@ struct Endpoints {
 /// A new HTTP/2 connection to `endpoint`: every client of the load has its own, as separate
 /// users would.
 pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
+    tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
         .connect()
         .await
-        .with_context(|| format!("connecting to {endpoint}"))?)
+        .with_context(|| format!("connecting to {endpoint}"))
 }
 
 async fn sign_in(client: &mut Auth, beak: &str) -> anyhow::Result<Popug> {
@@ -68,7 +69,10 @@ async fn sign_in(client: &mut Auth, beak: &str) -> anyhow::Result<Popug> {
         .await?
         .into_inner();
     Ok(Popug {
-        id: answer.account.context("SignIn answered no account")?.account_id,
+        id: answer
+            .account
+            .context("SignIn answered no account")?
+            .account_id,
         beak: beak.to_owned(),
         token: answer.access_token,
     })
@@ -173,7 +177,10 @@ pub struct Stats {
 impl Stats {
     pub fn merge(&mut self, other: Self) {
         for (operation, latencies) in other.latencies {
-            self.latencies.entry(operation).or_default().extend(latencies);
+            self.latencies
+                .entry(operation)
+                .or_default()
+                .extend(latencies);
         }
         for (key, count) in other.failures {
             *self.failures.entry(key).or_default() += count;
@@ -240,11 +247,19 @@ impl Client {
         match result {
             Ok(value) => {
                 let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-                self.stats.latencies.entry(operation).or_default().push(micros);
+                self.stats
+                    .latencies
+                    .entry(operation)
+                    .or_default()
+                    .push(micros);
                 Some(value)
             }
             Err(status) => {
-                *self.stats.failures.entry((operation, status.code() as i32)).or_default() += 1;
+                *self
+                    .stats
+                    .failures
+                    .entry((operation, status.code() as i32))
+                    .or_default() += 1;
                 None
             }
         }
@@ -261,9 +276,15 @@ impl Client {
             &self.population.manager.token,
         );
         let result = self.tracker.create_task(request).await;
-        let task = self.record("CreateTask", started, result)?.into_inner().task?;
-        self.population.ledger_events.fetch_add(1, Ordering::Relaxed);
-        self.open.push_back((task.task_id.clone(), task.assignee_id.clone()));
+        let task = self
+            .record("CreateTask", started, result)?
+            .into_inner()
+            .task?;
+        self.population
+            .ledger_events
+            .fetch_add(1, Ordering::Relaxed);
+        self.open
+            .push_back((task.task_id.clone(), task.assignee_id.clone()));
         Some(task)
     }
 
@@ -285,7 +306,9 @@ impl Client {
             ))
             .await;
         if self.record("CompleteTask", started, result).is_some() {
-            self.population.ledger_events.fetch_add(1, Ordering::Relaxed);
+            self.population
+                .ledger_events
+                .fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -382,7 +405,9 @@ impl Client {
             .record("ReassignOpenTasks", started, result)?
             .into_inner()
             .reassigned_count;
-        self.population.ledger_events.fetch_add(count, Ordering::Relaxed);
+        self.population
+            .ledger_events
+            .fetch_add(count, Ordering::Relaxed);
         Some(count)
     }
 
@@ -410,10 +435,7 @@ impl Client {
             }
             Operation::SignIn => {
                 let beak = self.any_worker().beak;
-                let result = self
-                    .auth
-                    .sign_in(auth::SignInRequest { beak })
-                    .await;
+                let result = self.auth.sign_in(auth::SignInRequest { beak }).await;
                 self.record(operation.name(), started, result);
             }
         }

@@ -65,7 +65,10 @@ impl CpuSample {
         let mut rabbitmq = 0;
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
-                let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse().ok())
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.parse().ok())
                 else {
                     continue;
                 };
@@ -145,12 +148,6 @@ pub struct Settled {
     pub analytics: i64,
 }
 
-impl Settled {
-    pub fn least(&self) -> i64 {
-        self.accounting.min(self.payouts).min(self.analytics)
-    }
-}
-
 /// The one number a counting query answers.
 async fn count(client: &tokio_postgres::Client, sql: &str) -> anyhow::Result<i64> {
     Ok(client.query_one(sql, &[]).await?.get(0))
@@ -194,16 +191,25 @@ impl Ledgers {
         })
     }
 
-    /// Waits until every consumer has applied `wanted` ledger events; fails after `timeout`,
-    /// naming the ones behind.
-    pub async fn wait_for(&self, wanted: i64, timeout: Duration) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + timeout;
+    /// Waits until every consumer has applied `wanted` ledger events; returns how long each took
+    /// (accounting, payouts, analytics), or fails after `timeout`, naming the ones behind.
+    pub async fn wait_for(&self, wanted: i64, timeout: Duration) -> anyhow::Result<[Duration; 3]> {
+        let started = tokio::time::Instant::now();
+        let mut done: [Option<Duration>; 3] = [None; 3];
         loop {
             let settled = self.settled().await?;
-            if settled.least() >= wanted {
-                return Ok(());
+            for (slot, count) in
+                done.iter_mut()
+                    .zip([settled.accounting, settled.payouts, settled.analytics])
+            {
+                if slot.is_none() && count >= wanted {
+                    *slot = Some(started.elapsed());
+                }
             }
-            if tokio::time::Instant::now() >= deadline {
+            if let [Some(accounting), Some(payouts), Some(analytics)] = done {
+                return Ok([accounting, payouts, analytics]);
+            }
+            if started.elapsed() >= timeout {
                 anyhow::bail!(
                     "not settled after {} s: {wanted} ledger events wanted, {settled:?} applied",
                     timeout.as_secs()

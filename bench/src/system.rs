@@ -58,16 +58,36 @@ impl System {
             ("AUTH_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
             ("AUTH_BOOTSTRAP_ADMIN_BEAK", ADMIN_BEAK),
         ];
-        system.spawn(binaries, logs, "auth-svc", true, &auth_admin).await?;
-        system.spawn(binaries, logs, "tracker-svc", true, &[]).await?;
-        system.spawn(binaries, logs, "accounting-svc", true, &[]).await?;
         system
-            .spawn(binaries, logs, "payouts-svc", true, &[("SMTP_URL", &smtp_url)])
+            .spawn(binaries, logs, "auth-svc", true, &auth_admin)
             .await?;
-        system.spawn(binaries, logs, "analytics-svc", true, &[]).await?;
+        system
+            .spawn(binaries, logs, "tracker-svc", true, &[])
+            .await?;
+        system
+            .spawn(binaries, logs, "accounting-svc", true, &[])
+            .await?;
+        system
+            .spawn(
+                binaries,
+                logs,
+                "payouts-svc",
+                true,
+                &[("SMTP_URL", &smtp_url)],
+            )
+            .await?;
+        system
+            .spawn(binaries, logs, "analytics-svc", true, &[])
+            .await?;
         let accounting = system.endpoint("accounting-svc").to_owned();
         system
-            .spawn(binaries, logs, "bff-svc", false, &[("ACCOUNTING_URL", &accounting)])
+            .spawn(
+                binaries,
+                logs,
+                "bff-svc",
+                false,
+                &[("ACCOUNTING_URL", &accounting)],
+            )
             .await?;
         Ok(system)
     }
@@ -90,7 +110,9 @@ impl System {
         let auth_url = self
             .services
             .first()
-            .map_or("http://127.0.0.1:1".to_owned(), |auth| auth.endpoint.clone());
+            .map_or("http://127.0.0.1:1".to_owned(), |auth| {
+                auth.endpoint.clone()
+            });
         let log_path = logs.join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;
@@ -119,10 +141,16 @@ impl System {
                 break;
             }
             if let Some(status) = child.try_exit_status() {
-                bail!("{name} exited while starting ({status}); see {}", log_path.display());
+                bail!(
+                    "{name} exited while starting ({status}); see {}",
+                    log_path.display()
+                );
             }
             if started.elapsed() > Duration::from_secs(60) {
-                bail!("{name} is not SERVING after 60 s; see {}", log_path.display());
+                bail!(
+                    "{name} is not SERVING after 60 s; see {}",
+                    log_path.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -278,7 +278,9 @@ def test_network_policies_admit_only_the_edge_and_callers_and_reach_only_what_is
         # every service with browser-facing gRPC services.
         routed = service == "bff" or (specs[service]["grpc_web"] and specs[service]["grpc_services"])
         edge = values["networkPolicy"]["edge"] if routed else []
-        assert admitted == edge + [selector(caller) for caller in callers], service
+        scraped = values["config"]["metricsExporter"] == "prometheus"
+        scrapers = values["networkPolicy"]["scrapers"] if scraped else []
+        assert admitted == edge + [selector(caller) for caller in callers] + scrapers, service
         assert all(
             port["port"] == svc["port"] for rule in policy["ingress"] for port in rule["ports"]
         )
@@ -356,6 +358,41 @@ def test_a_wrong_type_or_unknown_key_fails_the_render_with_the_schemas_message(v
         render(values)
     assert re.search(message, str(refused.value)), str(refused.value)
     assert "values don't meet the specifications of the schema" in str(refused.value)
+
+
+def test_pods_carry_the_scrape_annotations_of_their_own_port_when_prometheus_scrapes_them():
+    monitoring = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    objects, _ = render({"networkPolicy": {"scrapers": monitoring}})
+    values = values_of("default")
+    deployments, configs = of_kind(objects, "Deployment"), of_kind(objects, "ConfigMap")
+    policies = of_kind(objects, "NetworkPolicy")
+    for service in SERVICES:
+        name, port = f"ates-{service}", values["services"][service]["port"]
+        annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == str(port), name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+        assert configs[name]["data"]["METRICS_EXPORTER"] == "prometheus", name
+        scraper_rules = [
+            rule for rule in policies[name]["spec"]["ingress"] if rule["from"] == monitoring
+        ]
+        assert [rule["ports"] for rule in scraper_rules] == [[{"port": port, "protocol": "TCP"}]], name
+    # Pushed over OTLP, or not kept: no scrape annotations, and nobody admitted to scrape.
+    for exporter, extra in [("otlp", {"otlpEndpoint": "http://collector.observability:4317"}), ("none", {})]:
+        objects, _ = render({"config": {"metricsExporter": exporter, **extra},
+                             "networkPolicy": {"scrapers": monitoring}})
+        for name, deployment in of_kind(objects, "Deployment").items():
+            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+            assert not any(key.startswith("prometheus.io/") for key in annotations), name
+            assert of_kind(objects, "ConfigMap")[name]["data"]["METRICS_EXPORTER"] == exporter
+        for name, policy in of_kind(objects, "NetworkPolicy").items():
+            assert all(rule["from"] != monitoring for rule in policy["spec"].get("ingress", [])), name
+
+
+def test_metrics_pushed_over_otlp_need_an_endpoint():
+    with pytest.raises(helm.HelmError) as refused:
+        render({"config": {"metricsExporter": "otlp"}})
+    assert "config.otlpEndpoint" in str(refused.value)
 
 
 def test_an_origin_is_required_when_there_is_no_ingress():

@@ -331,7 +331,7 @@ async fn generated_bad_input_at_every_method_of_all_six_services_gets_a_clear_an
             let input = method.input();
             let mut names = BTreeSet::new();
             field_names(&input, &mut names);
-            let path: tonic::codegen::http::uri::PathAndQuery =
+            let path: http::uri::PathAndQuery =
                 format!("/{}/{}", service.full_name(), method.name())
                     .parse()
                     .unwrap();

@@ -40,6 +40,8 @@ diesel::table! {
         business_date -> Date,
         earned_cents -> Int8,
         entry_count -> Int8,
+        fees_cents -> Int8,
+        rewards_cents -> Int8,
     }
 }
 

@@ -57,6 +57,10 @@ LOG_FORMAT: {{ $root.Values.config.logFormat | quote }}
 {{- with $root.Values.config.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
+{{- if and (eq $root.Values.config.metricsExporter "otlp") (not $root.Values.config.otlpEndpoint) }}
+{{- fail "config.metricsExporter otlp pushes metrics to config.otlpEndpoint: set it, or choose prometheus or none" }}
+{{- end }}
+METRICS_EXPORTER: {{ $root.Values.config.metricsExporter | quote }}
 {{- /* Every service gets it: a service taking gRPC-web calls will not start without it in
 production, and the others ignore it. */}}
 WEB_ALLOWED_ORIGINS: {{ include "ates.webAllowedOrigins" $root | quote }}

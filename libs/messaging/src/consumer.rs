@@ -20,6 +20,7 @@ use crate::amqp::{AmqpSettings, Backoff};
 use crate::batch::{self, Action, Applier, RetryPolicy};
 use crate::envelope::RawEvent;
 use crate::handler::QueueHandler;
+use crate::metrics::ConsumerMetrics;
 use crate::outbox::Outbox;
 use crate::publish::{Outgoing, publish_one_confirmed};
 use crate::session::{Reconnecting, SessionEnd, run_reconnecting};
@@ -107,6 +108,7 @@ pub struct Consumer {
     handler: Arc<dyn QueueHandler>,
     config: ConsumerConfig,
     stats: Arc<ConsumerStats>,
+    metrics: ConsumerMetrics,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -152,6 +154,7 @@ impl Consumer {
             handler,
             config,
             stats: Arc::default(),
+            metrics: ConsumerMetrics::new(),
         }
     }
 
@@ -321,6 +324,7 @@ impl Consumer {
             }
         };
 
+        self.metrics.batch(queue, &parsed, &outcomes);
         // The crash point is a commit that changed something: a batch of redeliveries or
         // failures committed nothing worth dying over.
         if outcomes

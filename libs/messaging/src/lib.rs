@@ -24,6 +24,7 @@ mod consumer;
 pub mod dead_letters;
 mod envelope;
 mod handler;
+mod metrics;
 mod migrate;
 mod outbox;
 mod publish;

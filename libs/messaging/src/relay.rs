@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::amqp::{AmqpSettings, Backoff};
+use crate::metrics::RelayMetrics;
 use crate::publish::{Outgoing, publish_confirmed};
 use crate::schema::outbox_events;
 use crate::session::{Reconnecting, SessionEnd, run_reconnecting};
@@ -86,6 +87,7 @@ pub struct Relay {
     amqp: AmqpSettings,
     committed: Arc<Notify>,
     config: RelayConfig,
+    metrics: RelayMetrics,
 }
 
 #[derive(Queryable)]
@@ -115,6 +117,7 @@ impl Relay {
             amqp,
             committed: outbox.committed_signal(),
             config,
+            metrics: RelayMetrics::new(),
         }
     }
 
@@ -124,6 +127,10 @@ impl Relay {
         let sessions = self.config.sessions.max(1);
         let relay = Arc::new(self);
         let mut running = tokio::task::JoinSet::new();
+        running.spawn(crate::metrics::sample_outbox(
+            relay.pool.clone(),
+            shutdown.clone(),
+        ));
         for _ in 0..sessions {
             let relay = Arc::clone(&relay);
             let shutdown = shutdown.clone();
@@ -223,7 +230,10 @@ impl Relay {
                     let mut confirmed_ids = Vec::with_capacity(pending.len());
                     for (event, outcome) in pending.iter().zip(outcomes) {
                         match outcome {
-                            Outcome::Confirmed => confirmed_ids.push(event.id),
+                            Outcome::Confirmed => {
+                                self.metrics.published(&event.event_type);
+                                confirmed_ids.push(event.id);
+                            }
                             Outcome::Refused(reason) => {
                                 tracing::error!(event.id = %event.event_id, event.type = %event.event_type, reason = %reason, "broker refused an event; it stays in the outbox");
                                 record_refusal(conn, event.id, &reason).await?;

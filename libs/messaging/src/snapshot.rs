@@ -10,8 +10,9 @@
 //! cursor commit together; replicas share the jobs (`FOR UPDATE SKIP LOCKED`). While the outbox
 //! holds more than [`OUTBOX_HIGH_WATER`] events the sender waits, so that a snapshot of millions of
 //! rows does not flood the outbox: the service's own events wait behind a few dozen snapshot events
-//! at most (the count is read before the batch's transaction, so each replica may add one batch
-//! beyond it).
+//! at most (each replica counts them in the batch's transaction before it adds the batch, so each
+//! may add one batch beyond the mark). The outbox is counted only while a job waits, and only up
+//! to the mark.
 //!
 //! Changes committed while a stream is being read reach the consumer as ordinary events: a row
 //! changed behind the cursor is in that change's event, a row changed ahead of it is in a later
@@ -36,7 +37,7 @@ use uuid::Uuid;
 use crate::envelope::{Cause, Received};
 use crate::handler::{Accepts, Handler, HandlerError, QueueHandler, Reads, field_uuid, subscriber};
 use crate::outbox::{Outbox, OutboxError, Recorder};
-use crate::schema::{outbox_events, snapshot_jobs};
+use crate::schema::snapshot_jobs;
 use crate::session::sleep_or_shutdown;
 
 /// The most events the outbox may hold before a snapshot sender waits for the relay.
@@ -215,12 +216,13 @@ impl<S: SnapshotSource> Snapshots<S> {
     /// Sends batches while there are jobs, until shutdown.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), OutboxError> {
         while !shutdown.is_cancelled() {
-            if self.outbox_is_full().await? {
-                sleep_or_shutdown(Duration::from_millis(50), &shutdown).await;
-                continue;
-            }
-            if self.send_one_batch().await? {
-                continue;
+            match self.send_next().await? {
+                Sent::Batch => continue,
+                Sent::OutboxFull => {
+                    sleep_or_shutdown(Duration::from_millis(50), &shutdown).await;
+                    continue;
+                }
+                Sent::NoJob => {}
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
@@ -231,17 +233,16 @@ impl<S: SnapshotSource> Snapshots<S> {
         Ok(())
     }
 
-    async fn outbox_is_full(&self) -> Result<bool, OutboxError> {
-        let mut conn = ates_storage::connection(&self.pool).await?;
-        let waiting: i64 = outbox_events::table
-            .select(diesel::dsl::count_star())
-            .first(&mut conn)
-            .await?;
-        Ok(waiting > OUTBOX_HIGH_WATER)
+    /// Sends the next batch of one unfinished job; false when there is none (or the outbox is
+    /// too full to take one now).
+    pub async fn send_one_batch(&self) -> Result<bool, OutboxError> {
+        Ok(self.send_next().await? == Sent::Batch)
     }
 
-    /// Sends the next batch of one unfinished job; false when there is none.
-    pub async fn send_one_batch(&self) -> Result<bool, OutboxError> {
+    /// Sends the next batch of one unfinished job, unless there is none or the outbox holds more
+    /// than [`OUTBOX_HIGH_WATER`] events. The outbox is counted only when a job waits, and only up
+    /// to the mark: an idle service, or one with a long backlog, pays nothing for the check.
+    async fn send_next(&self) -> Result<Sent, OutboxError> {
         let mut conn = ates_storage::connection(&self.pool).await?;
         let source = Arc::clone(&self.source);
         let limit = self.batch_size;
@@ -264,8 +265,22 @@ impl<S: SnapshotSource> Snapshots<S> {
                     .await
                     .optional()?;
                 let Some(job) = job else {
-                    return Ok(false);
+                    return Ok(Sent::NoJob);
                 };
+                #[derive(QueryableByName)]
+                struct Waiting {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let waiting = diesel::sql_query(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM outbox_events LIMIT $1) AS waiting",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(OUTBOX_HIGH_WATER + 1)
+                .get_result::<Waiting>(conn)
+                .await?;
+                if waiting.n > OUTBOX_HIGH_WATER {
+                    return Ok(Sent::OutboxFull);
+                }
                 let position = SnapshotPosition {
                     resync_id: job.resync_id,
                     stream: job.stream.clone(),
@@ -304,10 +319,18 @@ impl<S: SnapshotSource> Snapshots<S> {
                         );
                     }
                 }
-                Ok::<bool, OutboxError>(true)
+                Ok::<Sent, OutboxError>(Sent::Batch)
             })
             .await
     }
+}
+
+/// What one round of the snapshot sender did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Batch,
+    NoJob,
+    OutboxFull,
 }
 
 /// Stores one snapshot job per stream for each resync request.

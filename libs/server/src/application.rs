@@ -61,6 +61,9 @@ impl Application {
             config.database_url.expose_secret(),
             config.database_pool_size,
         )?;
+        if spec.uses_database {
+            crate::metrics::observe_pool(&pool);
+        }
         let outbox = Outbox::new(spec.service);
         Ok(Self {
             spec,

@@ -19,6 +19,7 @@
 mod application;
 mod config;
 pub mod input;
+mod metrics;
 pub mod paging;
 mod propagation;
 mod readiness;

@@ -5,8 +5,8 @@
 //! CORS (web services only; answers preflights, allows WEB_ALLOWED_ORIGINS)
 //!  └─ by content type:
 //!     ├─ application/grpc*: gRPC-web translation (web services only)
-//!     │    └─ caller context (for outgoing calls) └─ token layer └─ gRPC routes
-//!     └─ anything else: the service's plain HTTP routes (404 when it has none)
+//!     │    └─ call metrics └─ caller context (for outgoing calls) └─ token layer └─ gRPC routes
+//!     └─ anything else: `GET /metrics`, and the service's plain HTTP routes (404 for the rest)
 //! ```
 
 use std::convert::Infallible;
@@ -27,6 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use ates_token::AuthLayer;
 
+use crate::metrics::{self, RpcMetricsLayer};
 use crate::propagation::CallerContextLayer;
 use crate::{ServiceConfig, ServiceSpec};
 
@@ -58,7 +59,6 @@ pub(crate) fn grpc_routes(
 
 /// The whole edge: CORS, then gRPC (through `auth`) or plain HTTP by content type.
 pub(crate) struct Edge {
-    grpc_web: bool,
     cors: Option<CorsLayer>,
     dispatch: Dispatch,
 }
@@ -71,7 +71,8 @@ impl Edge {
         auth: AuthLayer,
         http_routes: Option<axum::Router>,
     ) -> anyhow::Result<Self> {
-        let authenticated = CallerContextLayer.layer(auth.layer(routes));
+        let authenticated =
+            RpcMetricsLayer::new().layer(CallerContextLayer.layer(auth.layer(routes)));
         let grpc: GrpcStack = if spec.grpc_web {
             BoxCloneSyncService::new(tonic_web::GrpcWebLayer::new().layer(authenticated))
         } else {
@@ -83,11 +84,14 @@ impl Edge {
             None
         };
         Ok(Self {
-            grpc_web: spec.grpc_web,
             cors,
             dispatch: Dispatch {
                 grpc,
-                http: http_routes,
+                // Every service answers `GET /metrics`, beside the routes of its own.
+                http: Some(match http_routes {
+                    Some(routes) => routes.merge(metrics::routes()),
+                    None => metrics::routes(),
+                }),
             },
         })
     }
@@ -102,7 +106,8 @@ impl Edge {
         shutdown: &CancellationToken,
         grace: std::time::Duration,
     ) -> anyhow::Result<()> {
-        let accept_http1 = self.grpc_web || self.dispatch.http.is_some();
+        // HTTP/1.1 for gRPC-web, the plain routes and Prometheus's scrapes of `/metrics`.
+        let accept_http1 = true;
         let routes = Routes::from(axum::Router::new().fallback_service(self.dispatch));
         let server = tonic::transport::Server::builder()
             .accept_http1(accept_http1)

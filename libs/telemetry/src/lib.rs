@@ -1,6 +1,9 @@
 //! Telemetry for every aTES process: `tracing` logs (JSON when standard error is not a terminal),
-//! OpenTelemetry span export over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the W3C trace
-//! context that carries one trace across gRPC calls and RabbitMQ messages.
+//! OpenTelemetry span export over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, [`metrics`]
+//! (scraped from `/metrics` or pushed over OTLP), and the W3C trace context that carries one trace
+//! across gRPC calls and RabbitMQ messages.
+
+pub mod metrics;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -19,10 +22,12 @@ pub const TRACEPARENT: &str = "traceparent";
 /// The W3C `tracestate` header / AMQP header / envelope field name.
 pub const TRACESTATE: &str = "tracestate";
 
-/// Keeps the tracer provider alive; [`TelemetryGuard::shutdown`] flushes the last spans.
+/// Keeps the tracer and meter providers alive; [`TelemetryGuard::shutdown`] flushes the last
+/// spans and metrics.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -37,6 +42,11 @@ impl TelemetryGuard {
         {
             tracing::warn!(error = %error, "telemetry shutdown failed");
         }
+        if let Some(provider) = self.meter_provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(error = %error, "metrics shutdown failed");
+        }
     }
 }
 
@@ -50,9 +60,11 @@ impl Drop for TelemetryGuard {
 ///
 /// The filter comes from `RUST_LOG` (default `info`). Logs are JSON unless standard error is a
 /// terminal (`LOG_FORMAT=json|text` overrides). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are
-/// exported there over OTLP/gRPC with `service.name` = `service_name`. Must be called inside the
-/// tokio runtime (the OTLP exporter needs it).
+/// exported there over OTLP/gRPC with `service.name` = `service_name`. Metrics go where
+/// `METRICS_EXPORTER` says ([`metrics`]). Must be called inside the tokio runtime (the OTLP
+/// exporters need it).
 pub fn init(service_name: &'static str) -> anyhow::Result<TelemetryGuard> {
+    let metrics_exporter = metrics::MetricsExporter::from_env()?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match std::env::var("LOG_FORMAT").ok().as_deref() {
         Some("json") => true,
@@ -85,7 +97,11 @@ pub fn init(service_name: &'static str) -> anyhow::Result<TelemetryGuard> {
         .with(fmt_layer)
         .with(otel_layer)
         .try_init()?;
-    Ok(TelemetryGuard { provider })
+    let meter_provider = metrics::init(service_name, metrics_exporter)?;
+    Ok(TelemetryGuard {
+        provider,
+        meter_provider,
+    })
 }
 
 fn otlp_provider(service_name: &'static str, endpoint: &str) -> anyhow::Result<SdkTracerProvider> {

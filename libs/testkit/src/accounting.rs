@@ -161,14 +161,17 @@ impl Ledger {
         );
         assert_eq!(
             self.count(
-                "SELECT count(*) AS n FROM (SELECT account_id, business_date, sum(amount_cents) AS earned, count(*) AS entries \
+                "SELECT count(*) AS n FROM (SELECT account_id, business_date, sum(amount_cents) AS earned, count(*) AS entries, \
+                   COALESCE(-sum(amount_cents) FILTER (WHERE kind = 'assignment_fee'), 0) AS fees, \
+                   COALESCE(sum(amount_cents) FILTER (WHERE kind = 'completion_reward'), 0) AS rewards \
                    FROM ledger_entries WHERE book = 'employee' AND kind <> 'payout' GROUP BY account_id, business_date) AS sums \
                  FULL JOIN date_earnings d USING (account_id, business_date) \
-                 WHERE sums.earned IS DISTINCT FROM d.earned_cents OR sums.entries IS DISTINCT FROM d.entry_count"
+                 WHERE sums.earned IS DISTINCT FROM d.earned_cents OR sums.entries IS DISTINCT FROM d.entry_count \
+                    OR sums.fees IS DISTINCT FROM d.fees_cents OR sums.rewards IS DISTINCT FROM d.rewards_cents"
             )
             .await,
             0,
-            "what each account earned on each date equals the sum of its fee and reward entries of that date"
+            "what each account earned, was charged and was rewarded on each date equals the sums of its fee and reward entries of that date"
         );
         assert_eq!(
             self.count(

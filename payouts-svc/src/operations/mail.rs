@@ -51,6 +51,63 @@ pub struct Mailer {
     lease: Duration,
     retry_max: Duration,
     waiting: Arc<Notify>,
+    metrics: Arc<MailMetrics>,
+}
+
+/// `payouts.emails.sent` (by outcome: accepted, retrying, refused) and `payouts.emails.waiting`
+/// (payout e-mails not sent yet, counted at most every 10 s while the senders run).
+struct MailMetrics {
+    sent: opentelemetry::metrics::Counter<u64>,
+    waiting: Arc<std::sync::atomic::AtomicI64>,
+    counted_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl MailMetrics {
+    const COUNT_INTERVAL: Duration = Duration::from_secs(10);
+
+    fn new() -> Self {
+        let meter = ates_telemetry::metrics::meter();
+        let waiting = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let observed = Arc::clone(&waiting);
+        meter
+            .i64_observable_gauge("payouts.emails.waiting")
+            .with_description("Payout e-mails not sent yet (counted every 10 s)")
+            .with_callback(move |observer| {
+                observer.observe(observed.load(std::sync::atomic::Ordering::Relaxed), &[]);
+            })
+            .build();
+        Self {
+            sent: meter
+                .u64_counter("payouts.emails.sent")
+                .with_description("Payout e-mails handed to the mail server, by outcome (accepted, retrying, refused)")
+                .build(),
+            waiting,
+            counted_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn sent(&self, outcome: &'static str, count: usize) {
+        if count > 0 {
+            self.sent.add(
+                count as u64,
+                &[opentelemetry::KeyValue::new("outcome", outcome)],
+            );
+        }
+    }
+
+    /// Whether the waiting e-mails are due to be counted again (and, if so, marks them counted).
+    fn count_due(&self) -> bool {
+        let mut counted_at = self
+            .counted_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = tokio::time::Instant::now();
+        let due = counted_at.is_none_or(|at| now.duration_since(at) >= Self::COUNT_INTERVAL);
+        if due {
+            *counted_at = Some(now);
+        }
+        due
+    }
 }
 
 impl std::fmt::Debug for Mailer {
@@ -100,6 +157,7 @@ impl Mailer {
             lease: settings.lease,
             retry_max: settings.retry_max,
             waiting,
+            metrics: Arc::new(MailMetrics::new()),
         })
     }
 
@@ -141,6 +199,16 @@ impl Mailer {
         }
         if step.sent > 0 {
             tracing::info!(sent = step.sent, "payout e-mails sent");
+        }
+        self.metrics.sent("accepted", step.sent);
+        self.metrics.sent("retrying", step.retrying);
+        self.metrics.sent("refused", step.refused);
+        if self.metrics.count_due() {
+            let mut conn = ates_storage::connection(&self.pool).await?;
+            let waiting = emails::pending_count(&mut conn).await?;
+            self.metrics
+                .waiting
+                .store(waiting, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(step)
     }

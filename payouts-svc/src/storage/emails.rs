@@ -58,6 +58,21 @@ pub async fn queue(
     .map(drop)
 }
 
+/// How many payout e-mails are not sent yet (pending, due or not).
+pub async fn pending_count(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    Ok(
+        diesel::sql_query("SELECT count(*) AS n FROM emails WHERE status = 'pending'")
+            .get_result::<Count>(conn)
+            .await?
+            .n,
+    )
+}
+
 /// Claims up to `limit` e-mails that are due and have an address, for `lease`: other senders
 /// skip them until the lease runs out. Commits on its own (no transaction is held while
 /// sending).
