@@ -159,7 +159,7 @@ async fn each_service_reports_its_calls_events_outbox_batches_and_pool_at_metric
     wait_for_sample(
         tracker,
         "messaging_published_total",
-        &[("event_type", "ates.tracker.events.v1.TaskAdded")],
+        &[("event_type", "ates.tracker.events.v2.TaskAdded")],
         1.0,
     )
     .await;
@@ -193,7 +193,7 @@ async fn each_service_reports_its_calls_events_outbox_batches_and_pool_at_metric
         accounting,
         "messaging_consumed_total",
         &[
-            ("event_type", "ates.tracker.events.v1.TaskAdded"),
+            ("event_type", "ates.tracker.events.v2.TaskAdded"),
             ("outcome", "applied"),
         ],
         1.0,
@@ -212,4 +212,42 @@ async fn each_service_reports_its_calls_events_outbox_batches_and_pool_at_metric
     // Accounting published what it recorded in turn.
     wait_for_sample(accounting, "messaging_published_total", &[], 1.0).await;
     assert!(!task.task_id.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_otlp_exporter_metrics_are_pushed_to_the_collector_and_not_served() {
+    let (collector, otlp) = ates_testkit::OtlpCollector::start().await.unwrap();
+    let system = System::start_configured(&[
+        ("METRICS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+    ])
+    .await;
+    let (_, token) = system.new_worker("pushed@uberpopug.test").await;
+    system.create_task_once_assignable(&token, "pushed").await;
+    let pushed = ates_testkit::eventually(Duration::from_secs(20), || {
+        let received = collector.metrics();
+        async move {
+            let has = |service: &str, metric: &str| {
+                received
+                    .iter()
+                    .any(|(from, name)| from == service && name == metric)
+            };
+            (has("tracker-svc", "rpc.server.duration")
+                && has("tracker-svc", "messaging.published")
+                && has("accounting-svc", "messaging.consumed")
+                && has("auth-svc", "db.client.connections.usage"))
+            .then_some(())
+        }
+    })
+    .await;
+    assert!(pushed.is_some(), "received: {:?}", collector.metrics());
+    // Nothing to scrape then.
+    let address = ates_testkit::socket_address_of(&system.tracker.endpoint).unwrap();
+    let request = http::Request::get("/metrics")
+        .header(http::header::HOST, address.to_string())
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let response = ates_testkit::http1(address, request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::NOT_FOUND);
 }

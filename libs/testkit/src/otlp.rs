@@ -1,11 +1,17 @@
-//! An OTLP trace receiver in the test process: what an OpenTelemetry collector would get from
-//! the services under test.
+//! An OTLP trace and metrics receiver in the test process: what an OpenTelemetry collector would
+//! get from the services under test.
 
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -41,10 +47,44 @@ impl ReceivedSpan {
     }
 }
 
-/// Receives spans over OTLP/gRPC on a free loopback port.
+/// Receives spans and metrics over OTLP/gRPC on a free loopback port.
 #[derive(Debug, Clone, Default)]
 pub struct OtlpCollector {
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    metrics: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+/// `service.name` of an exporting resource.
+fn service_of(resource: Option<&opentelemetry_proto::tonic::resource::v1::Resource>) -> String {
+    resource
+        .iter()
+        .flat_map(|resource| &resource.attributes)
+        .find(|attribute| attribute.key == "service.name")
+        .and_then(|attribute| text(attribute.value.as_ref()))
+        .unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        for resource_metrics in request.into_inner().resource_metrics {
+            let service = service_of(resource_metrics.resource.as_ref());
+            for scope_metrics in resource_metrics.scope_metrics {
+                for metric in scope_metrics.metrics {
+                    self.metrics
+                        .lock()
+                        .unwrap()
+                        .push((service.clone(), metric.name));
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -66,13 +106,7 @@ impl TraceService for OtlpCollector {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|resource| &resource.attributes)
-                .find(|attribute| attribute.key == "service.name")
-                .and_then(|attribute| text(attribute.value.as_ref()))
-                .unwrap_or_default();
+            let service = service_of(resource_spans.resource.as_ref());
             for scope_spans in resource_spans.scope_spans {
                 for span in scope_spans.spans {
                     self.spans.lock().unwrap().push(ReceivedSpan {
@@ -108,6 +142,7 @@ impl OtlpCollector {
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(TraceServiceServer::new(collector.clone()))
+                .add_service(MetricsServiceServer::new(collector.clone()))
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
         );
         Ok((collector, format!("http://{address}")))
@@ -116,5 +151,10 @@ impl OtlpCollector {
     /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         self.spans.lock().unwrap().clone()
+    }
+
+    /// Every metric received so far, as (`service.name`, metric name), once per export.
+    pub fn metrics(&self) -> Vec<(String, String)> {
+        self.metrics.lock().unwrap().clone()
     }
 }
