@@ -1033,27 +1033,22 @@ async fn an_upgraded_ledger_knows_what_each_account_earned_and_was_charged_on_ea
     ates_messaging::migrate(&url, Some(&accounting_svc::app::MIGRATIONS))
         .await
         .unwrap();
-    let earned = |account: Uuid, date: &str| {
+    // One number per (account, date) row, -1 when there is none.
+    let of_row = |expression: &'static str, account: Uuid, date: &str| {
         let pool = pool.clone();
         let sql = format!(
-            "SELECT COALESCE((SELECT earned_cents * 1000 + entry_count FROM date_earnings \
+            "SELECT COALESCE((SELECT {expression} FROM date_earnings \
              WHERE account_id = '{account}' AND business_date = '{date}'), -1) AS n"
         );
         async move { ates_testkit::database::count(&pool, &sql).await }
     };
+    let earned = |account, date| of_row("earned_cents * 1000 + entry_count", account, date);
     // Earnings exclude the payout; every (account, date) with fees or rewards is summed.
     assert_eq!(earned(first, "2026-11-19").await, 1_500 * 1000 + 2);
     assert_eq!(earned(first, "2026-11-20").await, -1_000 * 1000 + 1);
     assert_eq!(earned(second, "2026-11-20").await, -2_000 * 1000 + 1);
     // Fees and rewards apart, for management's earnings, both positive.
-    let by_kind = |account: Uuid, date: &str| {
-        let pool = pool.clone();
-        let sql = format!(
-            "SELECT COALESCE((SELECT fees_cents * 100000 + rewards_cents FROM date_earnings \
-             WHERE account_id = '{account}' AND business_date = '{date}'), -1) AS n"
-        );
-        async move { ates_testkit::database::count(&pool, &sql).await }
-    };
+    let by_kind = |account, date| of_row("fees_cents * 100000 + rewards_cents", account, date);
     assert_eq!(by_kind(first, "2026-11-19").await, 1_500 * 100_000 + 3_000);
     assert_eq!(by_kind(first, "2026-11-20").await, 1_000 * 100_000);
     assert_eq!(by_kind(second, "2026-11-20").await, 2_000 * 100_000);

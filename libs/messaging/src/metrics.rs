@@ -56,6 +56,13 @@ struct BacklogRow {
     oldest_seconds: f64,
 }
 
+/// The backlog as last counted.
+fn read(backlog: &Mutex<Backlog>) -> Backlog {
+    *backlog
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Counts the outbox every [`OUTBOX_SAMPLE_INTERVAL`] until `shutdown`, for the gauges
 /// `outbox.waiting` (events not yet confirmed by the broker) and `outbox.oldest.age` (seconds
 /// since the oldest of them was recorded; 0 when there is none).
@@ -63,31 +70,21 @@ pub(crate) async fn sample_outbox(pool: DbPool, shutdown: CancellationToken) {
     let backlog = Arc::new(Mutex::new(Backlog::default()));
     let meter = meter();
     let waiting = Arc::clone(&backlog);
-    let _waiting = meter
+    meter
         .i64_observable_gauge("outbox.waiting")
         .with_description(
             "Events in the outbox not yet confirmed by the broker (counted every 10 s)",
         )
-        .with_callback(move |observer| {
-            let backlog = *waiting
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            observer.observe(backlog.waiting, &[]);
-        })
+        .with_callback(move |observer| observer.observe(read(&waiting).waiting, &[]))
         .build();
     let oldest = Arc::clone(&backlog);
-    let _oldest = meter
+    meter
         .f64_observable_gauge("outbox.oldest.age")
         .with_unit("s")
         .with_description(
             "Age of the oldest event in the outbox; 0 when it is empty (counted every 10 s)",
         )
-        .with_callback(move |observer| {
-            let backlog = *oldest
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            observer.observe(backlog.oldest_seconds, &[]);
-        })
+        .with_callback(move |observer| observer.observe(read(&oldest).oldest_seconds, &[]))
         .build();
     while !shutdown.is_cancelled() {
         if let Ok(mut conn) = ates_storage::connection(&pool).await {

@@ -118,28 +118,27 @@ pub(crate) fn observe_pool(pool: &DbPool) {
             observer.observe((open - idle).max(0), &[KeyValue::new("state", "used")]);
         })
         .build();
-    let limits = pool.clone();
-    meter
-        .i64_observable_gauge("db.client.connections.max")
-        .with_description("Most connections the pool may open (DATABASE_POOL_SIZE)")
-        .with_callback(move |observer| {
-            observer.observe(
-                i64::try_from(limits.status().max_size).unwrap_or(i64::MAX),
-                &[],
-            );
-        })
-        .build();
-    let waiting = pool.clone();
-    meter
-        .i64_observable_gauge("db.client.connections.pending_requests")
-        .with_description("Callers waiting for a database connection")
-        .with_callback(move |observer| {
-            observer.observe(
-                i64::try_from(waiting.status().waiting).unwrap_or(i64::MAX),
-                &[],
-            );
-        })
-        .build();
+    for (name, description, read) in [
+        (
+            "db.client.connections.max",
+            "Most connections the pool may open (DATABASE_POOL_SIZE)",
+            (|status| status.max_size) as fn(deadpool::Status) -> usize,
+        ),
+        (
+            "db.client.connections.pending_requests",
+            "Callers waiting for a database connection",
+            |status| status.waiting,
+        ),
+    ] {
+        let pool = pool.clone();
+        meter
+            .i64_observable_gauge(name)
+            .with_description(description)
+            .with_callback(move |observer| {
+                observer.observe(i64::try_from(read(pool.status())).unwrap_or(i64::MAX), &[]);
+            })
+            .build();
+    }
 }
 
 /// `GET /metrics`: the process's metrics in the Prometheus text format (404 when metrics are not
