@@ -6,10 +6,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ATES_ROOT"
 use_infrastructure
-# pgbench, for the PostgreSQL ceiling, comes with Debian's PostgreSQL server package.
-compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null || ensure_packages postgresql
-
 if [[ ${1:-system} == system ]]; then
+  # pgbench, for the PostgreSQL ceiling, comes with Debian's PostgreSQL server package.
+  compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null || command -v pgbench >/dev/null ||
+    ensure_packages postgresql
   # One release build of every binary, the one `make up PROFILE=release` uses: the six services
   # and the load generator.
   say "building the release binaries"

@@ -29,7 +29,9 @@ CREATE TABLE accounts (id int PRIMARY KEY, account_id uuid NOT NULL);
 INSERT INTO accounts SELECT n, gen_random_uuid() FROM generate_series(1, 100) AS n;
 ";
 
-/// One ledger event, as accounting applies it (in one transaction, durably committed).
+/// One ledger event, shaped like accounting's transaction for it (one transaction, durably
+/// committed), without accounting's triggers: the balance is one plain upsert and there are no
+/// per-date totals, so the ceiling is a little higher than accounting's own work could reach.
 const TRANSACTION: &str = r"\set n random(1, 100)
 BEGIN;
 INSERT INTO inbox_events (event_id, event_type, queue) VALUES (gen_random_uuid(), 'ates.tracker.events.v1.TaskAdded', 'accounting');

@@ -141,7 +141,7 @@ enum Offered {
 }
 
 /// Offers `rate` of `offered` per second for `duration`, open loop (each of 64 clients on its
-/// own schedule, catching up when a call ran long).
+/// own schedule, catching up when a call ran long); what was achieved is in the statistics.
 async fn offer(
     population: &Arc<Population>,
     rate: f64,
@@ -149,6 +149,10 @@ async fn offer(
     offered: Offered,
 ) -> anyhow::Result<Stats> {
     const CLIENTS: usize = 64;
+    anyhow::ensure!(
+        rate.is_finite() && rate > 0.0,
+        "nothing to offer: a rate of {rate}/s"
+    );
     let period = Duration::from_secs_f64(CLIENTS as f64 / rate);
     let mut clients = Vec::with_capacity(CLIENTS);
     for index in 0..CLIENTS {
@@ -162,8 +166,10 @@ async fn offer(
             let mut ticker = tokio::time::interval_at(first, period);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             loop {
-                let tick = ticker.tick().await;
-                if tick.duration_since(started) >= duration {
+                // Open loop on the wall clock: calls behind schedule are made at once, and the
+                // offer ends on time whatever was left (the achieved rate is reported).
+                ticker.tick().await;
+                if started.elapsed() >= duration {
                     break;
                 }
                 match offered {
@@ -440,6 +446,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         let half = rate / 2.0;
         let mut stats = offer(&population, half, saturation, Offered::Call(operation)).await?;
         ensure_no_failures(operation.name(), &stats)?;
+        let achieved = stats.calls() as f64 / saturation.as_secs_f64();
         let latencies = stats.latencies.entry(operation.name()).or_default();
         let p99 = percentile(latencies, 99.0) / 1000.0;
         let ratio = rate / p5[trivial.name()];
@@ -449,7 +456,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             } else {
                 "P5 SignIn vs Health/Check (auth)"
             },
-            measured: format!("{rate:.0}/s; p99 {p99:.1} ms at {half:.0}/s"),
+            measured: format!(
+                "{rate:.0}/s; p99 {p99:.1} ms at {achieved:.0}/s of {half:.0}/s offered"
+            ),
             baseline: format!("{:.0}/s", p5[trivial.name()]),
             ratio: format!("{ratio:.2}"),
             goal: "≥ 0.25; p99 ≤ 10 ms at half load",
@@ -492,7 +501,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let load_commits = (total_commits as f64 - idle_share).max(1.0);
     rows.push(Row {
         figure: "P1 ledger events settled/s, all six",
-        measured: format!("{p1:.0}/s"),
+        measured: format!(
+            "{p1:.0}/s ({} of {ledger_events} were reassignment fees)",
+            reshuffles.iter().sum::<i64>()
+        ),
         baseline: format!("pgbench ledger tx {postgres_ceiling:.0}/s"),
         ratio: format!("{:.2}", p1 / postgres_ceiling),
         goal: "≥ 2,000/s and ≥ 0.5",
@@ -523,7 +535,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 
     // P2: latency at a fixed offered load.
     say(&format!(
-        "P2: tracker commit → accounting commit at {} ledger events/s",
+        "P2: tracker commit → accounting insert at {} ledger events/s offered",
         settings.rate
     ));
     let since = std::time::SystemTime::now()
@@ -538,6 +550,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     ensure_no_failures("P2", &p2_stats)?;
+    let p2_achieved = p2_stats.latencies.get("CompleteTask").map_or(0, Vec::len) as f64 * 2.0 / 5.0;
     ledgers
         .wait_for(
             population.ledger_events.load(Ordering::Relaxed),
@@ -547,7 +560,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let (p50, p99, entries) = ledgers.latency_since(since).await?;
     rows.push(Row {
         figure: "P2 tracker → accounting latency",
-        measured: format!("p50 {p50:.1} ms, p99 {p99:.1} ms ({entries} entries)"),
+        measured: format!(
+            "p50 {p50:.1} ms, p99 {p99:.1} ms ({entries} entries; {p2_achieved:.0} of {} ledger events/s achieved)",
+            settings.rate
+        ),
         baseline: String::new(),
         ratio: String::new(),
         goal: "p50 ≤ 10 ms, p99 ≤ 25 ms",

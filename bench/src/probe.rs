@@ -215,7 +215,8 @@ impl Ledgers {
                     timeout.as_secs()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Each look is three transactions on the services' databases: not too often.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

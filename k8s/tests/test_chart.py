@@ -142,7 +142,8 @@ def test_each_service_has_its_objects_and_grpc_probes_on_its_port(rendered):
         pod = deployments[name]["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         assert container["command"] == [f"/usr/local/bin/{service}-svc"]
-        assert [p["containerPort"] for p in container["ports"]] == [port]
+        metrics = [values["config"]["metricsPort"]] if values["config"]["metricsExporter"] == "prometheus" else []
+        assert [p["containerPort"] for p in container["ports"]] == [port] + metrics
         for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
             assert container[probe]["grpc"] == {"port": port}, f"{name} {probe}"
         assert container["readinessProbe"]["periodSeconds"] > 0
@@ -282,7 +283,8 @@ def test_network_policies_admit_only_the_edge_and_callers_and_reach_only_what_is
         scrapers = values["networkPolicy"]["scrapers"] if scraped else []
         assert admitted == edge + [selector(caller) for caller in callers] + scrapers, service
         assert all(
-            port["port"] == svc["port"] for rule in policy["ingress"] for port in rule["ports"]
+            port["port"] == (values["config"]["metricsPort"] if rule["from"] == scrapers else svc["port"])
+            for rule in policy["ingress"] for port in rule["ports"]
         )
         reached_pods = [
             peer for rule in policy["egress"] for peer in rule.get("to", []) if "podSelector" in peer
@@ -360,7 +362,7 @@ def test_a_wrong_type_or_unknown_key_fails_the_render_with_the_schemas_message(v
     assert "values don't meet the specifications of the schema" in str(refused.value)
 
 
-def test_pods_carry_the_scrape_annotations_of_their_own_port_when_prometheus_scrapes_them():
+def test_pods_carry_the_scrape_annotations_of_their_metrics_port_when_prometheus_scrapes_them():
     monitoring = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
     objects, _ = render({"networkPolicy": {"scrapers": monitoring}})
     values = values_of("default")
@@ -370,13 +372,21 @@ def test_pods_carry_the_scrape_annotations_of_their_own_port_when_prometheus_scr
         name, port = f"ates-{service}", values["services"][service]["port"]
         annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true", name
-        assert annotations["prometheus.io/port"] == str(port), name
+        metrics_port = values["config"]["metricsPort"]
+        assert metrics_port != port
+        assert annotations["prometheus.io/port"] == str(metrics_port), name
         assert annotations["prometheus.io/path"] == "/metrics", name
         assert configs[name]["data"]["METRICS_EXPORTER"] == "prometheus", name
+        assert configs[name]["data"]["METRICS_LISTEN_ADDR"] == f"0.0.0.0:{metrics_port}", name
         scraper_rules = [
             rule for rule in policies[name]["spec"]["ingress"] if rule["from"] == monitoring
         ]
-        assert [rule["ports"] for rule in scraper_rules] == [[{"port": port, "protocol": "TCP"}]], name
+        assert [rule["ports"] for rule in scraper_rules] == [[{"port": metrics_port, "protocol": "TCP"}]], name
+    # The Ingress routes only gRPC ports: the metrics port is never on it.
+    for ingress in of_kind(objects, "Ingress").values():
+        backends = [path["backend"]["service"]["port"] for rule in ingress["spec"]["rules"]
+                    for path in rule["http"]["paths"]]
+        assert all(backend.get("number") != values["config"]["metricsPort"] for backend in backends)
     # Pushed over OTLP, or not kept: no scrape annotations, and nobody admitted to scrape.
     for exporter, extra in [("otlp", {"otlpEndpoint": "http://collector.observability:4317"}), ("none", {})]:
         objects, _ = render({"config": {"metricsExporter": exporter, **extra},
@@ -385,6 +395,7 @@ def test_pods_carry_the_scrape_annotations_of_their_own_port_when_prometheus_scr
             annotations = deployment["spec"]["template"]["metadata"]["annotations"]
             assert not any(key.startswith("prometheus.io/") for key in annotations), name
             assert of_kind(objects, "ConfigMap")[name]["data"]["METRICS_EXPORTER"] == exporter
+            assert "METRICS_LISTEN_ADDR" not in of_kind(objects, "ConfigMap")[name]["data"]
         for name, policy in of_kind(objects, "NetworkPolicy").items():
             assert all(rule["from"] != monitoring for rule in policy["spec"].get("ingress", [])), name
 

@@ -13,14 +13,19 @@ use ates_contracts::ates::tracker::v1 as tracker;
 use bytes::Bytes;
 use system::{System, signed};
 
-/// The body and content type of `GET /metrics` at `endpoint` (`http://127.0.0.1:port`).
-async fn scrape(endpoint: &str) -> (String, String) {
+/// `GET /metrics` at `endpoint` (`http://127.0.0.1:port`) over HTTP/1.1.
+async fn get_metrics(endpoint: &str) -> http::Response<Bytes> {
     let address = ates_testkit::socket_address_of(endpoint).unwrap();
     let request = http::Request::get("/metrics")
         .header(http::header::HOST, address.to_string())
         .body(http_body_util::Full::new(Bytes::new()))
         .unwrap();
-    let response = ates_testkit::http1(address, request).await.unwrap();
+    ates_testkit::http1(address, request).await.unwrap()
+}
+
+/// The body and content type of `GET /metrics` at `endpoint`, which must answer 200.
+async fn scrape(endpoint: &str) -> (String, String) {
+    let response = get_metrics(endpoint).await;
     assert_eq!(
         response.status(),
         http::StatusCode::OK,
@@ -110,6 +115,17 @@ async fn each_service_reports_its_calls_events_outbox_batches_and_pool_at_metric
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::Unimplemented);
+    // Without a token the token layer answers first; the made-up path is still one label.
+    grpc.ready().await.unwrap();
+    let unsigned = grpc
+        .unary(
+            tonic::Request::new(tracker::CreateTaskRequest::default()),
+            "/made.up.Service/Anything".parse().unwrap(),
+            tonic_prost::ProstCodec::<tracker::CreateTaskRequest, tracker::CreateTaskResponse>::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unsigned.code(), tonic::Code::Unauthenticated);
 
     // The tracker: its calls by method and status, its published events, its outbox, its pool.
     let tracker = system.tracker.endpoint.as_str();
@@ -146,7 +162,19 @@ async fn each_service_reports_its_calls_events_outbox_batches_and_pool_at_metric
         Some(1.0),
         "{text}"
     );
-    assert!(!text.contains("NoSuchMethod"), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "rpc_server_duration_seconds_count",
+            &[("rpc_method", "unknown"), ("rpc_grpc_status_code", "16")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("NoSuchMethod") && !text.contains("made.up"),
+        "{text}"
+    );
     assert!(
         sample(
             &text,
@@ -243,11 +271,39 @@ async fn with_the_otlp_exporter_metrics_are_pushed_to_the_collector_and_not_serv
     .await;
     assert!(pushed.is_some(), "received: {:?}", collector.metrics());
     // Nothing to scrape then.
-    let address = ates_testkit::socket_address_of(&system.tracker.endpoint).unwrap();
-    let request = http::Request::get("/metrics")
-        .header(http::header::HOST, address.to_string())
-        .body(http_body_util::Full::new(Bytes::new()))
-        .unwrap();
-    let response = ates_testkit::http1(address, request).await.unwrap();
+    let response = get_metrics(&system.tracker.endpoint).await;
     assert_eq!(response.status(), http::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_metrics_port_of_their_own_the_metrics_are_not_on_the_routed_port() {
+    // The BFF's port is the one an Ingress routes to the internet.
+    let system = System::start().await;
+    let metrics_address = format!("127.0.0.1:{}", ates_testkit::free_port());
+    let bff = system::start_process(
+        "bff-svc",
+        "postgres://unused.invalid/none",
+        None,
+        &system.broker,
+        &system.auth.endpoint,
+        &[
+            ("ACCOUNTING_URL", system.accounting.endpoint.as_str()),
+            ("METRICS_LISTEN_ADDR", metrics_address.as_str()),
+        ],
+    )
+    .await;
+    // The routed port answers /metrics as any other path of the web app, with no metric in it.
+    let routed = get_metrics(&bff.endpoint).await;
+    let body = String::from_utf8_lossy(routed.body());
+    assert!(!body.contains("rpc_server_duration"), "{body}");
+    let (text, _) = scrape(&format!("http://{metrics_address}")).await;
+    assert!(
+        sample(
+            &text,
+            "rpc_server_duration_seconds_count",
+            &[("rpc_method", "/grpc.health.v1.Health/Check")]
+        )
+        .is_some_and(|checks| checks >= 1.0),
+        "{text}"
+    );
 }

@@ -3,13 +3,15 @@
 -- range per dashboard call, which grew with every entry of the day (16 ms at 46,000 entries);
 -- the sum over date_earnings reads one row per account. There is still no single row per date:
 -- it would serialise every posting of the day.
+-- No entry may be inserted between the sums below and the new trigger: a writer still running
+-- the old trigger would be missing from them. The lock lasts as long as the sums take. It comes
+-- first: a writer holds ledger_entries and then takes date_earnings (in the trigger), so taking
+-- date_earnings first could deadlock with it.
+LOCK TABLE ledger_entries IN SHARE MODE;
+
 ALTER TABLE date_earnings
     ADD COLUMN fees_cents BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN rewards_cents BIGINT NOT NULL DEFAULT 0;
-
--- No entry may be inserted between the sums below and the new trigger: a writer still running
--- the old trigger would be missing from them. The lock lasts as long as the sums take.
-LOCK TABLE ledger_entries IN SHARE MODE;
 
 UPDATE date_earnings
 SET fees_cents = sums.fees_cents, rewards_cents = sums.rewards_cents

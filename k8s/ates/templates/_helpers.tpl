@@ -61,6 +61,9 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- fail "config.metricsExporter otlp pushes metrics to config.otlpEndpoint: set it, or choose prometheus or none" }}
 {{- end }}
 METRICS_EXPORTER: {{ $root.Values.config.metricsExporter | quote }}
+{{- if eq $root.Values.config.metricsExporter "prometheus" }}
+METRICS_LISTEN_ADDR: {{ printf "0.0.0.0:%v" $root.Values.config.metricsPort | quote }}
+{{- end }}
 {{- /* Every service gets it: a service taking gRPC-web calls will not start without it in
 production, and the others ignore it. */}}
 WEB_ALLOWED_ORIGINS: {{ include "ates.webAllowedOrigins" $root | quote }}

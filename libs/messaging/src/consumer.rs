@@ -324,7 +324,6 @@ impl Consumer {
             }
         };
 
-        self.metrics.batch(queue, &parsed, &outcomes);
         // The crash point is a commit that changed something: a batch of redeliveries or
         // failures committed nothing worth dying over.
         if outcomes
@@ -345,6 +344,10 @@ impl Consumer {
             retry_delay: self.config.retry_delay,
         };
         let mut actions = Vec::with_capacity(batch.len());
+        let outcomes_seen: Vec<bool> = outcomes
+            .iter()
+            .map(|outcome| matches!(outcome, batch::Outcome::Applied))
+            .collect();
         for (delivery, outcome) in batch.iter().zip(outcomes) {
             let earlier_deliveries = delivery_count(delivery);
             match &outcome {
@@ -357,6 +360,7 @@ impl Consumer {
             }
             actions.push(batch::decide(outcome, earlier_deliveries, policy));
         }
+        self.metrics.batch(queue, &parsed, &outcomes_seen, &actions);
         for (delivery, action) in batch.iter().zip(&actions) {
             if let Action::Park(reason) = action {
                 self.park(park_channel, queue, delivery, reason)

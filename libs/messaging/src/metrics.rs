@@ -13,11 +13,14 @@ use opentelemetry::metrics::{Counter, Histogram};
 use tokio_util::sync::CancellationToken;
 
 use crate::DbPool;
-use crate::batch::Outcome;
+use crate::batch::Action;
 use crate::envelope::RawEvent;
 
 /// How often the relay counts its outbox for `outbox.waiting` and `outbox.oldest.age`.
 const OUTBOX_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The most `outbox.waiting` counts: beyond it the gauge says "at least this many".
+const OUTBOX_COUNT_LIMIT: i64 = 100_000;
 
 /// The relay's instruments.
 #[derive(Debug, Clone)]
@@ -88,11 +91,14 @@ pub(crate) async fn sample_outbox(pool: DbPool, shutdown: CancellationToken) {
         .build();
     while !shutdown.is_cancelled() {
         if let Ok(mut conn) = ates_storage::connection(&pool).await {
+            // Bounded, so that a long backlog costs no more than the mark; the oldest row is the
+            // first by id (ids follow insertion), found through the primary key.
             let sampled = diesel::sql_query(
-                "SELECT count(*)::bigint AS waiting, \
-                 COALESCE(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_seconds \
-                 FROM outbox_events",
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox_events LIMIT $1) AS rows)::bigint AS waiting, \
+                 COALESCE((SELECT extract(epoch FROM now() - recorded_at) FROM outbox_events \
+                           ORDER BY id LIMIT 1), 0)::float8 AS oldest_seconds",
             )
+            .bind::<diesel::sql_types::BigInt, _>(OUTBOX_COUNT_LIMIT)
             .get_result::<BacklogRow>(&mut conn)
             .await;
             if let Ok(row) = sampled {
@@ -124,12 +130,12 @@ impl ConsumerMetrics {
                 .u64_counter("messaging.consumed")
                 .with_description(
                     "Deliveries handled, by queue, event type and outcome (applied, duplicate, \
-                     retried, parked)",
+                     retried, parked: set aside in the dead-letter queue)",
                 )
                 .build(),
             batch_size: meter
                 .u64_histogram("messaging.batch.size")
-                .with_description("Deliveries applied together in one transaction, by queue")
+                .with_description("Deliveries taken together into one transaction, by queue")
                 .with_boundaries(COUNT_BUCKETS.to_vec())
                 .build(),
             lag: meter
@@ -144,27 +150,28 @@ impl ConsumerMetrics {
         }
     }
 
-    /// Records one committed batch: its size, each delivery's outcome, and each applied
-    /// event's lag.
+    /// Records one committed batch: its size, what became of each delivery (`applied` marks the
+    /// deliveries whose event took effect in it), and each applied event's lag.
     pub(crate) fn batch(
         &self,
         queue: &str,
         parsed: &[Result<RawEvent, String>],
-        outcomes: &[Outcome],
+        applied: &[bool],
+        actions: &[Action],
     ) {
         let queue_label = KeyValue::new("queue", queue.to_owned());
         self.batch_size
             .record(parsed.len() as u64, std::slice::from_ref(&queue_label));
         let now = Utc::now();
-        for (event, outcome) in parsed.iter().zip(outcomes) {
-            let outcome_label = match outcome {
-                Outcome::Applied => "applied",
-                Outcome::AlreadyApplied => "duplicate",
-                Outcome::Retry(_) => "retried",
-                Outcome::Park(_) => "parked",
+        for ((event, applied), action) in parsed.iter().zip(applied).zip(actions) {
+            let outcome = match (action, applied) {
+                (Action::Ack, true) => "applied",
+                (Action::Ack, false) => "duplicate",
+                (Action::Requeue(_), _) => "retried",
+                (Action::Park(_), _) => "parked",
             };
-            // Only types the handler reads name a series: anything else on the wire is one
-            // label, so a stray producer cannot grow the series without bound.
+            // Only deliveries that parsed as an event the handler reads name their type: anything
+            // else on the wire is one label, so a stray producer cannot grow the series.
             let event_type = match event {
                 Ok(event) => event.event_type.clone(),
                 Err(_) => "unreadable".to_owned(),
@@ -174,10 +181,10 @@ impl ConsumerMetrics {
                 &[
                     queue_label.clone(),
                     KeyValue::new("event_type", event_type),
-                    KeyValue::new("outcome", outcome_label),
+                    KeyValue::new("outcome", outcome),
                 ],
             );
-            if let (Outcome::Applied, Ok(event)) = (outcome, event) {
+            if let (true, Ok(event)) = (applied, event) {
                 let lag = (now - event.occurred_at).to_std().unwrap_or_default();
                 self.lag
                     .record(lag.as_secs_f64(), std::slice::from_ref(&queue_label));

@@ -29,6 +29,7 @@ pub struct Application {
     spec: ServiceSpec,
     config: ServiceConfig,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     pool: DbPool,
     outbox: Outbox,
     shutdown: CancellationToken,
@@ -61,6 +62,12 @@ impl Application {
             config.database_url.expose_secret(),
             config.database_pool_size,
         )?;
+        let metrics_listener = match config.metrics_listen_address {
+            Some(address) => Some(TcpListener::bind(address).await.map_err(|error| {
+                anyhow::anyhow!("cannot listen on {address} (METRICS_LISTEN_ADDR): {error}")
+            })?),
+            None => None,
+        };
         if spec.uses_database {
             crate::metrics::observe_pool(&pool);
         }
@@ -69,6 +76,7 @@ impl Application {
             spec,
             config,
             listener,
+            metrics_listener,
             pool,
             outbox,
             shutdown: CancellationToken::new(),
@@ -121,6 +129,7 @@ impl Application {
             spec,
             config,
             listener,
+            metrics_listener,
             pool,
             outbox,
             shutdown,
@@ -172,6 +181,18 @@ impl Application {
         )?;
         let service_name = spec.service.binary_name();
         tracing::info!(service = service_name, address = %listener.local_addr()?, grpc_web = spec.grpc_web, "listening");
+        if let Some(metrics_listener) = metrics_listener {
+            tracing::info!(address = %metrics_listener.local_addr()?, "serving GET /metrics");
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(metrics_listener, crate::metrics::routes())
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(error) = served {
+                    tracing::warn!(error = %error, "the metrics listener stopped");
+                }
+            });
+        }
 
         let background = tokio::spawn(
             Background {

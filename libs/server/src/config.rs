@@ -102,6 +102,10 @@ pub struct ServiceConfig {
     /// setting; each must be one the routing table sends the service. Empty by default. Lifting
     /// it and replaying (`ates-dead-letters replay`) applies each event once.
     pub parked_event_types: Vec<String>,
+    /// `METRICS_LISTEN_ADDR`: where `GET /metrics` is served, apart from the gRPC port (the Helm
+    /// chart sets it, so that an Ingress routing the gRPC port never exposes the metrics). Unset:
+    /// on the gRPC port.
+    pub metrics_listen_address: Option<SocketAddr>,
     /// `ATES_PROFILE=production`: no local defaults for infrastructure and secrets.
     pub production: bool,
 }
@@ -223,6 +227,10 @@ impl ServiceConfig {
                 service,
                 &env_or::<String>("CONSUMER_PARK_EVENT_TYPES", "")?,
             )?,
+            metrics_listen_address: match env_or::<String>("METRICS_LISTEN_ADDR", "")?.trim() {
+                "" => None,
+                _ => Some(env_required("METRICS_LISTEN_ADDR")?),
+            },
             production,
         })
     }

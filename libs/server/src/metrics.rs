@@ -1,6 +1,8 @@
 //! The edge's and the process's own metrics: every gRPC call's duration by method and status,
 //! the database pool's use, and the `GET /metrics` route that serves them all to Prometheus.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -13,8 +15,39 @@ use tower::{Layer, Service};
 use ates_messaging::DbPool;
 use ates_telemetry::metrics::{PROMETHEUS_CONTENT_TYPE, SECONDS_BUCKETS, meter, prometheus_text};
 
-/// gRPC status code UNIMPLEMENTED: the method does not exist.
-const UNIMPLEMENTED: i64 = 12;
+/// Every gRPC method any aTES server can serve, as request paths (`/ates.tracker.v1.TrackerService/CreateTask`):
+/// the aTES contracts, health and reflection. Only these name an `rpc.method` series; any other
+/// path a caller sends, with or without a token, is `unknown`.
+fn known_methods() -> &'static HashSet<String> {
+    static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut known = HashSet::new();
+        for encoded in [
+            ates_contracts::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ] {
+            let Ok(set) = <prost_types::FileDescriptorSet as prost::Message>::decode(encoded)
+            else {
+                continue;
+            };
+            for file in set.file {
+                for service in &file.service {
+                    for method in &service.method {
+                        known.insert(format!(
+                            "/{}.{}/{}",
+                            file.package(),
+                            service.name(),
+                            method.name()
+                        ));
+                    }
+                }
+            }
+        }
+        known
+    })
+}
 
 /// Records `rpc.server.duration` (seconds) for every gRPC call that passes, by `rpc.method` (the
 /// request path) and `rpc.grpc.status_code`. The token layer sits inside it, so refused calls are
@@ -84,10 +117,10 @@ where
                 .and_then(|value| value.parse::<i64>().ok())
                 .unwrap_or(0);
             // Unknown paths are one label, so that no caller can grow the series without bound.
-            let method = if code == UNIMPLEMENTED {
-                "unknown".to_owned()
-            } else {
+            let method = if known_methods().contains(&method) {
                 method
+            } else {
+                "unknown".to_owned()
             };
             duration.record(
                 started.elapsed().as_secs_f64(),

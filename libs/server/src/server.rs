@@ -87,11 +87,13 @@ impl Edge {
             cors,
             dispatch: Dispatch {
                 grpc,
-                // Every service answers `GET /metrics`, beside the routes of its own.
-                http: Some(match http_routes {
-                    Some(routes) => routes.merge(metrics::routes()),
-                    None => metrics::routes(),
-                }),
+                // Every service answers `GET /metrics` beside the routes of its own, unless it
+                // serves them on a port of their own (`METRICS_LISTEN_ADDR`).
+                http: match (http_routes, config.metrics_listen_address) {
+                    (Some(routes), None) => Some(routes.merge(metrics::routes())),
+                    (None, None) => Some(metrics::routes()),
+                    (routes, Some(_)) => routes,
+                },
             },
         })
     }

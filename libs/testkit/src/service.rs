@@ -28,6 +28,7 @@ pub fn service_config(database_url: &str, broker: &TestBroker, auth_url: &str) -
         housekeeping_interval: Duration::from_secs(1),
         web_allowed_origins: vec!["http://127.0.0.1:50055".to_owned()],
         parked_event_types: Vec::new(),
+        metrics_listen_address: None,
         production: false,
     }
 }

@@ -204,11 +204,20 @@ impl Mailer {
         self.metrics.sent("retrying", step.retrying);
         self.metrics.sent("refused", step.refused);
         if self.metrics.count_due() {
-            let mut conn = ates_storage::connection(&self.pool).await?;
-            let waiting = emails::pending_count(&mut conn).await?;
-            self.metrics
-                .waiting
-                .store(waiting, std::sync::atomic::Ordering::Relaxed);
+            // Only the gauge depends on it: a failed count leaves the last one and the step stands.
+            let counted = match ates_storage::connection(&self.pool).await {
+                Ok(mut conn) => emails::pending_count(&mut conn)
+                    .await
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            match counted {
+                Ok(waiting) => self
+                    .metrics
+                    .waiting
+                    .store(waiting, std::sync::atomic::Ordering::Relaxed),
+                Err(error) => tracing::debug!(error = %error, "cannot count the waiting e-mails"),
+            }
         }
         Ok(step)
     }
